@@ -23,7 +23,7 @@ class Params(Mapping[str, str]):
     reject repeated parameters (RFC 6749 §3.1, §3.2) asks :meth:`is_repeated`.
     """
 
-    __slots__ = ("_items", "_first")
+    __slots__ = ("_first", "_items")
 
     def __init__(self, items: Iterable[tuple[str, str]] = ()) -> None:
         self._items: tuple[tuple[str, str], ...] = tuple(items)
@@ -80,7 +80,7 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._map[key.lower()]
 
-    def get(self, key: str, default: Any = None) -> Any:  # noqa: D102 - Mapping.get
+    def get(self, key: str, default: Any = None) -> Any:
         return self._map.get(key.lower(), default)
 
     def __contains__(self, key: object) -> bool:
