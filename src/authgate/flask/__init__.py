@@ -1,0 +1,1 @@
+"""Flask integration: the only code that reads ``flask.request``."""

@@ -1,0 +1,303 @@
+"""SQLAlchemy 2.0 models and storage hooks for the OAuth 1.0a server.
+
+Mixins for the client, the temporary and token credentials and the
+timestamp/nonce record, plus the ``create_*_func`` and ``register_*_hooks``
+helpers of the seed API. Two rules shape them:
+
+* Secrets stay usable but never clear at rest (RFC 5849 §4.5): the secret
+  columns use :class:`EncryptedSecret`, AES-GCM with the application's key
+  (see :mod:`authgate.core.oauth1.secrets`). The key comes from a provider;
+  the Flask integration installs one reading the current app's
+  ``OAUTH1_SECRET_KEY`` or ``SECRET_KEY``, and :func:`add_secret_cipher_provider`
+  adds others (scripts, other frameworks).
+* Single use is decided by the database: the verifier is set by a
+  conditional ``UPDATE ... WHERE oauth_verifier IS NULL``, the temporary
+  credential consumed by a ``DELETE`` whose row count says who won, and a
+  nonce recorded by an insert that a unique constraint arbitrates.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from authgate.core.oauth1.secrets import SecretCipher
+from authgate.core.security import constant_time_equals, token_digest
+
+__all__ = [
+    "EncryptedSecret",
+    "OAuth1ClientMixin",
+    "OAuth1TemporaryCredentialMixin",
+    "OAuth1TimestampNonceMixin",
+    "OAuth1TokenCredentialMixin",
+    "add_secret_cipher_provider",
+    "create_exists_nonce_func",
+    "create_query_client_func",
+    "create_query_token_func",
+    "purge_nonces",
+    "register_nonce_hooks",
+    "register_temporary_credential_hooks",
+    "register_token_credential_hooks",
+    "remove_secret_cipher_provider",
+]
+
+CipherProvider = Callable[[], "SecretCipher | None"]
+_providers: list[CipherProvider] = []
+
+
+def add_secret_cipher_provider(provider: CipherProvider) -> None:
+    """Add a source of the secret cipher; the first one giving a cipher is used."""
+    if provider not in _providers:
+        _providers.append(provider)
+
+
+def remove_secret_cipher_provider(provider: CipherProvider) -> None:
+    if provider in _providers:
+        _providers.remove(provider)
+
+
+def _cipher() -> SecretCipher:
+    for provider in _providers:
+        cipher = provider()
+        if cipher is not None:
+            return cipher
+    raise RuntimeError("no key for OAuth 1 secrets: use them inside a Flask app set up with "
+                       "authgate, or call add_secret_cipher_provider()")
+
+
+class EncryptedSecret(TypeDecorator[str]):
+    """A string column stored AES-GCM encrypted; ``purpose`` keeps columns apart."""
+
+    impl = String(255)
+    cache_ok = True
+
+    def __init__(self, purpose: str) -> None:
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else _cipher().encrypt(value, self.purpose)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else _cipher().decrypt(value, self.purpose)
+
+
+class OAuth1ClientMixin:
+    """A client: its id, its secret (encrypted), callback and optional RSA public key."""
+
+    client_id: Mapped[str] = mapped_column(String(48), unique=True, index=True)
+    client_secret: Mapped[str | None] = mapped_column(
+        EncryptedSecret("oauth1 client secret"), nullable=True
+    )
+    default_redirect_uri: Mapped[str] = mapped_column(Text, default="")
+    rsa_public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    def get_default_redirect_uri(self) -> str | None:
+        return self.default_redirect_uri
+
+    def get_client_secret(self) -> str | None:
+        return self.client_secret
+
+    def get_rsa_public_key(self) -> str | None:
+        return self.rsa_public_key
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} client_id={self.client_id!r} client_secret=<redacted>>"
+
+
+class _UserBound:
+    if TYPE_CHECKING:
+        user_id: Any  # declared by the application's model, with its foreign key
+
+    def get_user_id(self) -> Any:
+        return self.user_id
+
+    def set_user_id(self, user_id: Any) -> None:
+        self.user_id = user_id
+
+
+class OAuth1TemporaryCredentialMixin(_UserBound):
+    """A temporary credential; the verifier is kept as a SHA-256 digest."""
+
+    client_id: Mapped[str] = mapped_column(String(48), index=True)
+    oauth_token: Mapped[str] = mapped_column(String(84), unique=True, index=True)
+    oauth_token_secret: Mapped[str] = mapped_column(EncryptedSecret("oauth1 temporary secret"))
+    oauth_verifier: Mapped[str | None] = mapped_column(String(84), nullable=True)
+    oauth_callback: Mapped[str] = mapped_column(Text, default="")
+    issued_at: Mapped[int] = mapped_column(Integer, default=lambda: int(time.time()))
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_redirect_uri(self) -> str:
+        return self.oauth_callback
+
+    def get_oauth_token(self) -> str:
+        return self.oauth_token
+
+    def get_oauth_token_secret(self) -> str:
+        return self.oauth_token_secret
+
+    def check_verifier(self, verifier: str) -> bool:
+        return self.oauth_verifier is not None and constant_time_equals(
+            self.oauth_verifier, token_digest(verifier)
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} oauth_token={self.oauth_token!r} secret=<redacted>>"
+
+
+class OAuth1TokenCredentialMixin(_UserBound):
+    """A token credential: it does not expire (RFC 5849 has no expiry), so revoke by deleting."""
+
+    client_id: Mapped[str] = mapped_column(String(48), index=True)
+    oauth_token: Mapped[str] = mapped_column(String(84), unique=True, index=True)
+    oauth_token_secret: Mapped[str] = mapped_column(EncryptedSecret("oauth1 token secret"))
+
+    def get_oauth_token(self) -> str:
+        return self.oauth_token
+
+    def get_oauth_token_secret(self) -> str:
+        return self.oauth_token_secret
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} oauth_token={self.oauth_token!r} secret=<redacted>>"
+
+
+class OAuth1TimestampNonceMixin:
+    """A used nonce; the unique constraint is what makes a replay fail (§3.3)."""
+
+    nonce: Mapped[str] = mapped_column(String(128))
+    timestamp: Mapped[int] = mapped_column(Integer, index=True)
+    client_id: Mapped[str] = mapped_column(String(48))
+    oauth_token: Mapped[str] = mapped_column(String(84), default="")
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (UniqueConstraint("client_id", "oauth_token", "timestamp", "nonce"),)
+
+
+class _Server(Protocol):
+    def register_hook(self, name: str, func: Callable[..., Any]) -> None: ...
+
+
+def create_query_client_func(session: Any, model: type[Any]) -> Callable[[str], Any]:
+    def query_client(client_id: str) -> Any:
+        return session.execute(select(model).filter_by(client_id=client_id)).scalar_one_or_none()
+
+    return query_client
+
+
+def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, str], Any]:
+    def query_token(client_id: str, oauth_token: str) -> Any:
+        query = select(model).filter_by(client_id=client_id, oauth_token=oauth_token)
+        return session.execute(query).scalar_one_or_none()
+
+    return query_token
+
+
+def _insert_once(session: Any, model: type[Any], values: dict[str, Any]) -> bool:
+    """Insert a row unless the unique constraint has it already; True if inserted."""
+    table = model.__table__
+    name = session.get_bind(mapper=model).dialect.name
+    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    if name in dialects:
+        result = session.execute(dialects[name](table).values(**values).on_conflict_do_nothing())
+        session.commit()
+        return bool(result.rowcount == 1)
+    try:
+        session.execute(insert(table).values(**values))
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return False
+    return True
+
+
+def create_exists_nonce_func(
+    session: Any, model: type[Any]
+) -> Callable[[str, str, str, str | None], bool]:
+    def exists_nonce(nonce: str, timestamp: str, client_id: str, oauth_token: str | None) -> bool:
+        values = {"nonce": nonce, "timestamp": int(timestamp), "client_id": client_id,
+                  "oauth_token": oauth_token or ""}
+        return not _insert_once(session, model, values)
+
+    return exists_nonce
+
+
+def purge_nonces(session: Any, model: type[Any], older_than: int) -> int:
+    """Delete nonces whose timestamp is before ``older_than``; they can no longer be replayed."""
+    result = session.execute(delete(model.__table__).where(model.timestamp < older_than))
+    session.commit()
+    return int(result.rowcount)
+
+
+def register_nonce_hooks(server: _Server, session: Any, model: type[Any]) -> None:
+    server.register_hook("exists_nonce", create_exists_nonce_func(session, model))
+
+
+def register_temporary_credential_hooks(
+    server: _Server, session: Any, model: type[Any], expires: int = 3600
+) -> None:
+    """Register the four temporary-credential hooks; a credential lives ``expires`` seconds."""
+
+    def create_temporary_credential(token: dict[str, str], client_id: str,
+                                    redirect_uri: str) -> Any:
+        item = model(client_id=client_id, oauth_token=token["oauth_token"],
+                     oauth_token_secret=token["oauth_token_secret"], oauth_callback=redirect_uri)
+        session.add(item)
+        session.commit()
+        return item
+
+    def get_temporary_credential(oauth_token: str) -> Any:
+        query = select(model).where(model.oauth_token == oauth_token,
+                                    model.issued_at >= int(time.time()) - expires)
+        return session.execute(query).scalar_one_or_none()
+
+    def create_authorization_verifier(credential: Any, grant_user: Any, verifier: str) -> bool:
+        result = session.execute(
+            update(model)
+            .where(model.oauth_token == credential.get_oauth_token(),
+                   model.oauth_verifier.is_(None))
+            .values(oauth_verifier=token_digest(verifier), user_id=grant_user.get_user_id())
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return bool(result.rowcount == 1)
+
+    def delete_temporary_credential(oauth_token: str) -> bool:
+        # Keep the loaded object usable for create_token_credential after the row is gone.
+        loaded = session.execute(select(model).filter_by(oauth_token=oauth_token)).scalar()
+        if loaded is not None:
+            session.expunge(loaded)
+        result = session.execute(
+            delete(model).where(model.oauth_token == oauth_token)
+            .execution_options(synchronize_session=False)
+        )
+        session.commit()
+        return bool(result.rowcount == 1)
+
+    server.register_hook("create_temporary_credential", create_temporary_credential)
+    server.register_hook("get_temporary_credential", get_temporary_credential)
+    server.register_hook("create_authorization_verifier", create_authorization_verifier)
+    server.register_hook("delete_temporary_credential", delete_temporary_credential)
+
+
+def register_token_credential_hooks(server: _Server, session: Any, model: type[Any]) -> None:
+    def create_token_credential(token: dict[str, str], temporary_credential: Any) -> Any:
+        item = model(client_id=temporary_credential.get_client_id(),
+                     oauth_token=token["oauth_token"],
+                     oauth_token_secret=token["oauth_token_secret"])
+        item.set_user_id(temporary_credential.get_user_id())
+        session.add(item)
+        session.commit()
+        return item
+
+    server.register_hook("create_token_credential", create_token_credential)
