@@ -260,3 +260,13 @@ def test_pyjwt_jwks_client_reads_our_certs(server: AuthServer, session_keys) -> 
     assert signing_key.key_id == key.kid
     claims = pyjwt.decode(token, signing_key, algorithms=["RS256"], audience=AUD)
     assert claims["sub"] == "bob"
+
+
+def test_nothing_listening(clock) -> None:
+    from tests.conftest import free_port
+
+    jwks = JWKSClient(f"http://127.0.0.1:{free_port()}", clock=clock, timeout=2)
+    with pytest.raises(JWKSFetchError):
+        jwks.resolve_key("x")
+    with pytest.raises(JWKSFetchError, match="not been loaded"):
+        jwks.resolve_key("x")  # rate limited: no second attempt, still an error

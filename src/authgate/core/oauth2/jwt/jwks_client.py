@@ -9,6 +9,7 @@ request into a request to the authorization server.
 
 from __future__ import annotations
 
+import http.client
 import ipaddress
 import json
 import logging
@@ -67,7 +68,7 @@ def safe_fetch(url: str, timeout: float = 5.0) -> bytes:
     try:
         with opener.open(request, timeout=timeout) as response:
             body: bytes = response.read(MAX_DOCUMENT_BYTES + 1)
-    except OSError as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:
         raise JWKSFetchError(f"fetching {url} failed: {exc}") from exc
     if len(body) > MAX_DOCUMENT_BYTES:
         raise JWKSFetchError(f"{url} answered more than {MAX_DOCUMENT_BYTES} bytes")
@@ -201,9 +202,6 @@ class JWKSClient:
             if self._keys is None:
                 raise JWKSFetchError("the JWKS has not been loaded yet")
             return self._keys.resolve_key(kid)
-
-    def __call__(self, kid: str) -> VerificationKey | None:
-        return self.resolve_key(kid)
 
     def __repr__(self) -> str:
         return f"JWKSClient(issuer={self.issuer!r}, jwks_uri={self.jwks_uri!r})"
