@@ -47,14 +47,16 @@ def core_request() -> Request:
     req = flask.request
     query_text = req.query_string.decode("utf-8", "replace")
     is_form = media_type(req.content_type) == FORM_MEDIA_TYPE
-    body = req.get_data(cache=True)
+    # Werkzeug's parsed form, not the raw body: a view may have read the form already.
+    form = Params(req.form.items(multi=True)) if is_form else Params()
+    body = b"" if is_form else req.get_data(cache=True)
     uri = req.base_url + (f"?{query_text}" if query_text else "")
     return Request(
         method=req.method,
         uri=uri,
         headers=Headers(list(req.headers.items())),
         query=Params.parse(query_text),
-        form=Params.parse(body.decode("utf-8", "replace")) if is_form else Params(),
+        form=form,
         body=body,
         remote_addr=req.remote_addr,
         is_secure=req.is_secure,
