@@ -1,0 +1,259 @@
+"""Storage hooks over SQLAlchemy models, for the seed-style server and grants.
+
+The ``create_*`` factories return the callables and classes the server and
+resource protector take (``query_client``, ``save_token``, a revocation
+endpoint, a bearer token validator). The atomic helpers are what grant hooks
+call to enforce single use: the database decides who wins with one
+conditional statement, and its row count says whether this caller did, so
+two concurrent requests can never both redeem one code or refresh token.
+
+``session`` is a :class:`~sqlalchemy.orm.Session` or a
+:class:`~sqlalchemy.orm.scoped_session` (such as Flask-SQLAlchemy's
+``db.session``); every write commits, as the hooks' callers expect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, delete, inspect, or_, select, update
+from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm.attributes import set_committed_value
+
+from authgate.core.oauth2.endpoints.revocation import RevocationEndpoint
+from authgate.core.oauth2.request import OAuth2Request
+from authgate.core.oauth2.resource import BearerTokenValidator
+from authgate.core.security import generate_token, token_digest
+
+__all__ = [
+    "SessionLike",
+    "consume_authorization_code",
+    "create_bearer_token_validator",
+    "create_query_client_func",
+    "create_query_token_func",
+    "create_revocation_endpoint",
+    "create_revoke_token_family_func",
+    "create_save_token_func",
+    "query_token_record",
+    "revoke_token_family",
+    "revoke_token_record",
+    "rotate_refresh_token",
+    "save_token_record",
+]
+
+#: What every helper accepts as ``session``.
+SessionLike = Session | scoped_session[Any]
+Clock = Callable[[], float]
+
+# Members of a token response that are columns of OAuth2TokenMixin.
+_TOKEN_FIELDS = ("token_type", "access_token", "refresh_token", "scope", "expires_in")
+
+
+def _identity_clause(record: Any) -> ColumnElement[bool]:
+    """``pk = :value`` for a persistent record, whatever its primary key is called."""
+    state = inspect(record)
+    if state.identity is None:
+        raise ValueError(f"{type(record).__name__} is not persistent; save it first")
+    columns = state.mapper.primary_key
+    return and_(*(column == value for column, value in zip(columns, state.identity,
+                                                           strict=True)))
+
+
+def _unset(column: Any) -> ColumnElement[bool]:
+    """Not revoked: NULL, or the 0 older Authlib-style schemas used."""
+    return or_(column.is_(None), column == 0)
+
+
+def _rowcount(result: Any) -> int:
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
+
+
+def _has_column(model: type[Any], name: str) -> bool:
+    return name in inspect(model).attrs
+
+
+# -- clients --------------------------------------------------------------------------
+def create_query_client_func(session: SessionLike, client_model: type[Any]
+                             ) -> Callable[[str], Any]:
+    """``query_client(client_id)`` for the server: the client, or None."""
+
+    def query_client(client_id: str) -> Any:
+        stmt = select(client_model).filter_by(client_id=client_id)
+        return session.execute(
+            stmt.execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+
+    return query_client
+
+
+# -- authorization codes -------------------------------------------------------------------
+def consume_authorization_code(session: SessionLike, record: Any) -> bool:
+    """Delete the code row; True only for the one caller whose DELETE removed it.
+
+    The record stays readable afterwards: it is detached rather than left to
+    be refreshed from a row that no longer exists.
+    """
+    model = inspect(record).mapper.class_
+    result = session.execute(
+        delete(model).where(_identity_clause(record)).execution_options(
+            synchronize_session=False)
+    )
+    won = _rowcount(result) == 1
+    owner = inspect(record).session
+    if owner is not None:
+        owner.expunge(record)
+    session.commit()
+    return won
+
+
+# -- tokens ---------------------------------------------------------------------------
+def save_token_record(session: SessionLike, token_model: type[Any], token: dict[str, Any],
+                      request: OAuth2Request, *, clock: Clock = time.time) -> Any:
+    """Insert one token row for a token response; the shared body of every ``save_token``.
+
+    ``user_id`` and ``family`` are set only when the model has those columns.
+    A token issued outside any family starts its own, so the refresh tokens
+    that descend from it can still be revoked together.
+    """
+    values: dict[str, Any] = {k: token[k] for k in _TOKEN_FIELDS if token.get(k) is not None}
+    values["client_id"] = request.client.get_client_id()
+    values["issued_at"] = int(clock())
+    if _has_column(token_model, "user_id"):
+        values["user_id"] = request.user.get_user_id() if request.user is not None else None
+    if _has_column(token_model, "family"):
+        values["family"] = request.token_family or "tok:" + generate_token(24)
+    record = token_model(**values)
+    session.add(record)
+    session.commit()
+    # Keep the in-memory record in the stored form too, even without expire_on_commit.
+    set_committed_value(record, "access_token", token_digest(token["access_token"]))
+    refresh = token.get("refresh_token")
+    set_committed_value(record, "refresh_token", token_digest(refresh) if refresh else None)
+    return record
+
+
+def create_save_token_func(session: SessionLike, token_model: type[Any]
+                           ) -> Callable[[dict[str, Any], OAuth2Request], Any]:
+    """``save_token(token, request)`` for the server."""
+
+    def save_token(token: dict[str, Any], request: OAuth2Request) -> Any:
+        return save_token_record(session, token_model, token, request)
+
+    return save_token
+
+
+def query_token_record(session: SessionLike, token_model: type[Any], token_string: str,
+                       token_type_hint: str | None = None) -> Any:
+    """Find a record by access or refresh token; the hint only says which to try first
+    (RFC 7009 §2.1: a wrong hint must not make the lookup fail)."""
+    columns = [token_model.access_token, token_model.refresh_token]
+    if token_type_hint == "refresh_token":
+        columns.reverse()
+    for column in columns:
+        stmt = select(token_model).where(column == token_string)
+        record = session.execute(
+            stmt.execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        if record is not None:
+            return record
+    return None
+
+
+def create_query_token_func(session: SessionLike, token_model: type[Any]
+                            ) -> Callable[[str, str | None], Any]:
+    """``query_token(token_string, token_type_hint)`` (revocation, introspection)."""
+
+    def query_token(token_string: str, token_type_hint: str | None = None) -> Any:
+        return query_token_record(session, token_model, token_string, token_type_hint)
+
+    return query_token
+
+
+def revoke_token_record(session: SessionLike, record: Any, *, now: float | None = None) -> None:
+    """Revoke the access and the refresh token of one record."""
+    at = int(time.time() if now is None else now)
+    model = inspect(record).mapper.class_
+    session.execute(
+        update(model).where(_identity_clause(record)).values(
+            access_token_revoked_at=at, refresh_token_revoked_at=at)
+    )
+    session.commit()
+
+
+def rotate_refresh_token(session: SessionLike, record: Any, *, now: float | None = None) -> bool:
+    """Retire a refresh token (and its access token); True only for the one caller that did.
+
+    One conditional UPDATE: concurrent callers serialise on the row, and every
+    one after the first finds ``refresh_token_revoked_at`` already set.
+    """
+    at = int(time.time() if now is None else now)
+    model = inspect(record).mapper.class_
+    result = session.execute(
+        update(model)
+        .where(_identity_clause(record), _unset(model.refresh_token_revoked_at))
+        .values(refresh_token_revoked_at=at, access_token_revoked_at=at)
+    )
+    won = _rowcount(result) == 1
+    session.commit()
+    return won
+
+
+def revoke_token_family(session: SessionLike, token_model: type[Any], family: str, *,
+                        now: float | None = None) -> int:
+    """Revoke every live token of ``family`` in one UPDATE; returns how many rows changed."""
+    if not family:
+        return 0
+    at = int(time.time() if now is None else now)
+    result = session.execute(
+        update(token_model)
+        .where(token_model.family == family,
+               or_(_unset(token_model.access_token_revoked_at),
+                   _unset(token_model.refresh_token_revoked_at)))
+        .values(access_token_revoked_at=at, refresh_token_revoked_at=at)
+    )
+    count = _rowcount(result)
+    session.commit()
+    return count
+
+
+def create_revoke_token_family_func(session: SessionLike, token_model: type[Any]
+                                    ) -> Callable[[str], int]:
+    """``revoke_token_family(family)`` for ``AuthorizationServer(revoke_token_family=...)``."""
+
+    def revoke_family(family: str) -> int:
+        return revoke_token_family(session, token_model, family)
+
+    return revoke_family
+
+
+def create_revocation_endpoint(session: SessionLike, token_model: type[Any]
+                               ) -> type[RevocationEndpoint]:
+    """A revocation endpoint (RFC 7009) class to ``register_endpoint`` on the server."""
+
+    class SQLAlchemyRevocationEndpoint(RevocationEndpoint):
+        def query_token(self, token_string: str, token_type_hint: str | None) -> Any:
+            return query_token_record(session, token_model, token_string, token_type_hint)
+
+        def revoke_token(self, token: Any, request: OAuth2Request) -> None:
+            # §2.1: revoking either token of a grant revokes the pair.
+            revoke_token_record(session, token, now=self.server.now())
+
+    return SQLAlchemyRevocationEndpoint
+
+
+def create_bearer_token_validator(session: SessionLike, token_model: type[Any]
+                                  ) -> type[BearerTokenValidator]:
+    """A bearer token validator class for ``ResourceProtector.register_token_validator``."""
+
+    class SQLAlchemyBearerTokenValidator(BearerTokenValidator):
+        def authenticate_token(self, token_string: str) -> Any:
+            stmt = select(token_model).where(token_model.access_token == token_string)
+            return session.execute(
+                stmt.execution_options(populate_existing=True)
+            ).scalar_one_or_none()
+
+    return SQLAlchemyBearerTokenValidator

@@ -1,0 +1,147 @@
+"""One object implementing every storage interface of :mod:`authgate.core.oauth2.storage`.
+
+Hand it to :func:`authgate.core.oauth2.stored.create_server` (or
+``grant_classes``) and every grant and endpoint is backed by the
+application's models. It behaves like the core's ``MemoryStore``: digests
+only at rest, and single-use operations decided by one conditional statement
+in the database (see :mod:`.functions`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import inspect, select
+from sqlalchemy.orm.attributes import set_committed_value
+
+from authgate.core.oauth2.request import OAuth2Request
+from authgate.core.security import token_digest
+from authgate.sqla.oauth2 import functions
+from authgate.sqla.oauth2.functions import SessionLike
+
+__all__ = ["SQLAlchemyStore"]
+
+AuthenticateUser = Callable[[str, str], Any]
+
+
+class SQLAlchemyStore:
+    """Clients, users, codes and tokens in the application's SQLAlchemy models.
+
+    ``code_model`` and ``token_model`` use the mixins of :mod:`.mixins` and
+    have a ``user_id`` column (with whatever foreign key the application
+    wants). ``authenticate_user(username, password)`` serves the password
+    grant; without it, a ``user_model`` with ``username`` and
+    ``check_password`` is used, and otherwise no password ever matches.
+    ``clock`` dates codes, tokens and revocations, so tests can freeze it.
+    """
+
+    def __init__(
+        self,
+        session: SessionLike,
+        client_model: type[Any],
+        token_model: type[Any],
+        code_model: type[Any],
+        user_model: type[Any],
+        *,
+        authenticate_user: AuthenticateUser | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        for model in (code_model, token_model):
+            if "user_id" not in inspect(model).attrs:
+                raise TypeError(f"{model.__name__} needs a user_id column for SQLAlchemyStore")
+        self.session = session
+        self.client_model = client_model
+        self.token_model = token_model
+        self.code_model = code_model
+        self.user_model = user_model
+        self._authenticate_user = authenticate_user
+        self.clock = clock
+        self._query_client = functions.create_query_client_func(session, client_model)
+
+    def __repr__(self) -> str:
+        return (f"<SQLAlchemyStore clients={self.client_model.__name__} "
+                f"tokens={self.token_model.__name__} codes={self.code_model.__name__}>")
+
+    # -- ClientStore / UserStore -----------------------------------------------------
+    def query_client(self, client_id: str) -> Any:
+        return self._query_client(client_id)
+
+    def get_user(self, user_id: Any) -> Any:
+        if user_id is None:
+            return None
+        return self.session.get(self.user_model, user_id, populate_existing=True)
+
+    def authenticate_user(self, username: str, password: str) -> Any:
+        if self._authenticate_user is not None:
+            return self._authenticate_user(username, password)
+        if "username" not in inspect(self.user_model).attrs or \
+                not hasattr(self.user_model, "check_password"):
+            return None
+        stmt = select(self.user_model).filter_by(username=username)
+        user = self.session.execute(stmt).scalar_one_or_none()
+        if user is None or not user.check_password(password):
+            return None
+        return user
+
+    # -- AuthorizationCodeStore -----------------------------------------------------------
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> Any:
+        record = self.code_model(
+            code=code,
+            client_id=request.client.get_client_id(),
+            user_id=request.user.get_user_id(),
+            redirect_uri=request.redirect_uri,
+            response_type=request.response_type or "code",
+            scope=request.scope or "",
+            nonce=request.data.get("nonce"),
+            auth_time=int(self.clock()),
+            code_challenge=request.data.get("code_challenge"),
+            code_challenge_method=request.data.get("code_challenge_method"),
+        )
+        self.session.add(record)
+        self.session.commit()
+        set_committed_value(record, "code", token_digest(code))
+        return record
+
+    def query_authorization_code(self, code: str, client: Any) -> Any:
+        """The code issued to ``client``: one lookup on digest and client together, so
+        another client's code is as absent as an unknown one."""
+        stmt = select(self.code_model).filter_by(code=code, client_id=client.get_client_id())
+        return self.session.execute(
+            stmt.execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+
+    def delete_authorization_code(self, authorization_code: Any) -> bool:
+        return functions.consume_authorization_code(self.session, authorization_code)
+
+    # -- TokenStore ---------------------------------------------------------------------
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> Any:
+        return functions.save_token_record(self.session, self.token_model, token, request,
+                                           clock=self.clock)
+
+    def query_token(self, token_string: str, token_type_hint: str | None = None) -> Any:
+        return functions.query_token_record(self.session, self.token_model, token_string,
+                                            token_type_hint)
+
+    def query_access_token(self, token_string: str) -> Any:
+        stmt = select(self.token_model).where(self.token_model.access_token == token_string)
+        return self.session.execute(
+            stmt.execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+
+    def query_refresh_token(self, refresh_token: str) -> Any:
+        stmt = select(self.token_model).where(self.token_model.refresh_token == refresh_token)
+        return self.session.execute(
+            stmt.execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+
+    def revoke_token(self, token: Any) -> None:
+        functions.revoke_token_record(self.session, token, now=self.clock())
+
+    def rotate_refresh_token(self, token: Any) -> bool:
+        return functions.rotate_refresh_token(self.session, token, now=self.clock())
+
+    def revoke_token_family(self, family: str) -> int:
+        return functions.revoke_token_family(self.session, self.token_model, family,
+                                             now=self.clock())
