@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.support.oauth2 import CoreDriver, World
 
 DRIVERS = ["core", "flask"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from tests.support.oauth2 import ISSUER, REDIRECT, basic, pkce_pair
 
 
@@ -46,7 +45,7 @@ def test_authorization_code_with_pkce_issues_tokens(driver, world):
 
 def test_consent_grant_exposes_client_and_scope(driver, world):
     params, _ = code_params(world, scope="profile email")
-    grant, error = driver.consent(params)
+    grant, _error = driver.consent(params)
     if grant is None:
         pytest.skip("the flask driver renders the consent page instead")
     assert grant.client is world.confidential

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from authgate.core.http import Request, Response, json_response
 from authgate.core.oauth2 import responses
@@ -131,6 +132,17 @@ class AuthorizationServer:
         return authenticate_client(request, self.query_client, self.auth_methods, allowed,
                                    endpoint)
 
+    def issuer_for(self, request: Request) -> str:
+        """The configured issuer; without one, the origin the request came to.
+
+        Deriving it from the request keeps development set-ups working, but the
+        ``iss`` of RFC 9207 is only a defence when it is fixed: configure it.
+        """
+        if self.config.issuer:
+            return self.config.issuer
+        parts = urlsplit(request.uri)
+        return f"{parts.scheme}://{parts.netloc}"
+
     def check_transport(self, http: Request) -> None:
         """RFC 6749 §3.1, §3.2: TLS is required, loopback development excepted."""
         if http.is_secure or self.config.insecure_transport or is_loopback_host(http.host):
@@ -192,7 +204,7 @@ class AuthorizationServer:
             return self.handle_error_response(request, error)
         return responses.success_redirect(
             grant.redirect_uri, params, fragment=grant.RESPONSE_MODE == "fragment",
-            state=grant.request.state, issuer=self.config.issuer,
+            state=grant.request.state, issuer=self.issuer_for(request),
         )
 
     def handle_error_response(self, request: Request, error: OAuth2Error) -> Response:
@@ -200,7 +212,7 @@ class AuthorizationServer:
         languages = request.headers.get("accept-language")
         if error.redirect_uri and not isinstance(error, RedirectURIError):
             return responses.error_redirect(error, languages, self.config.error_uris,
-                                            self.config.issuer)
+                                            self.issuer_for(request))
         return responses.error_page(error, languages)
 
     # -- token endpoint -------------------------------------------------------------
