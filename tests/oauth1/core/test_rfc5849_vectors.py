@@ -49,7 +49,8 @@ def test_photos_example_signature() -> None:
 def test_section_3_4_1_normalized_parameters() -> None:
     # §3.4.1.3.1's request: parameters from the query, the header and the body.
     header = (
-        'OAuth realm="Example", oauth_consumer_key="9djdj82h48djs9d2", oauth_token="kkk9d7dh3k39sjv7",'
+        'OAuth realm="Example", oauth_consumer_key="9djdj82h48djs9d2",'
+        ' oauth_token="kkk9d7dh3k39sjv7",'
         ' oauth_signature_method="HMAC-SHA1", oauth_timestamp="137131201",'
         ' oauth_nonce="7d8f3e4a", oauth_signature="djosJKDKJSD8743243%2Fjdk33klY%3D"'
     )
