@@ -209,9 +209,11 @@ def _insert_once(session: Any, model: type[Any], values: dict[str, Any]) -> bool
     name = session.get_bind(mapper=model).dialect.name
     dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
     if name in dialects:
-        result = session.execute(dialects[name](table).values(**values).on_conflict_do_nothing())
+        # RETURNING says whether a row went in (rowcount is -1 under implicit RETURNING).
+        statement = dialects[name](table).values(**values).on_conflict_do_nothing()
+        inserted = session.execute(statement.returning(*table.primary_key.columns)).first()
         session.commit()
-        return bool(result.rowcount == 1)
+        return inserted is not None
     try:
         session.execute(insert(table).values(**values))
         session.commit()

@@ -1,0 +1,187 @@
+"""The SQLAlchemy mixins and hooks on a SQLite file and on PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import ForeignKey, Integer, String, create_engine, text
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    scoped_session,
+    sessionmaker,
+)
+from tests.oauth1.harness import FakeUser, RecordingRegistry
+
+from authgate.core.oauth1 import SecretCipher
+from authgate.sqla.oauth1 import (
+    OAuth1ClientMixin,
+    OAuth1TemporaryCredentialMixin,
+    OAuth1TimestampNonceMixin,
+    OAuth1TokenCredentialMixin,
+    add_secret_cipher_provider,
+    create_exists_nonce_func,
+    create_query_client_func,
+    create_query_token_func,
+    purge_nonces,
+    register_temporary_credential_hooks,
+    register_token_credential_hooks,
+    remove_secret_cipher_provider,
+)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "o1_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+
+
+class Client(Base, OAuth1ClientMixin):
+    __tablename__ = "o1_client"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+class TemporaryCredential(Base, OAuth1TemporaryCredentialMixin):
+    __tablename__ = "o1_temporary"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("o1_user.id"), nullable=True)
+
+
+class TokenCredential(Base, OAuth1TokenCredentialMixin):
+    __tablename__ = "o1_token"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("o1_user.id"), nullable=True)
+
+
+class TimestampNonce(Base, OAuth1TimestampNonceMixin):
+    __tablename__ = "o1_nonce"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+CIPHER = SecretCipher("sqla test key")
+
+
+def _provider() -> SecretCipher:
+    return CIPHER
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def session_factory(request: pytest.FixtureRequest, tmp_path) -> Iterator[Any]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/oauth1.db"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    add_secret_cipher_provider(_provider)
+    factory = scoped_session(sessionmaker(engine))
+    with factory() as session:
+        session.add(User(id=1, name="alice"))
+        session.commit()
+    yield factory
+    factory.remove()
+    remove_secret_cipher_provider(_provider)
+    Base.metadata.drop_all(engine)
+    engine.dispose()
+
+
+def test_client_secret_is_encrypted_at_rest(session_factory) -> None:
+    session: Session = session_factory()
+    session.add(Client(client_id="c1", client_secret="clear-secret",
+                       default_redirect_uri="https://c/cb"))
+    session.commit()
+    raw = session.execute(text("SELECT client_secret FROM o1_client")).scalar_one()
+    assert raw.startswith("ag1.") and "clear-secret" not in raw
+    session.expunge_all()
+    client = create_query_client_func(session, Client)("c1")
+    assert client.get_client_secret() == "clear-secret"
+    assert "clear-secret" not in repr(client)
+    assert create_query_client_func(session, Client)("nobody") is None
+
+
+def test_nonce_is_recorded_once(session_factory) -> None:
+    exists = create_exists_nonce_func(session_factory, TimestampNonce)
+    assert exists("n", "100", "c", None) is False
+    assert exists("n", "100", "c", None) is True
+    assert exists("n", "100", "c", "tok") is False
+    assert exists("n", "101", "c", None) is False
+    assert purge_nonces(session_factory, TimestampNonce, older_than=101) == 2
+    assert exists("n", "100", "c", None) is False
+
+
+def test_temporary_and_token_credential_hooks(session_factory) -> None:
+    registry = RecordingRegistry()
+    register_temporary_credential_hooks(registry, session_factory, TemporaryCredential)
+    register_token_credential_hooks(registry, session_factory, TokenCredential)
+    hooks = registry.hooks
+    hooks["create_temporary_credential"](
+        {"oauth_token": "t1", "oauth_token_secret": "s1"}, "c1", "https://c/cb")
+    raw = session_factory.execute(text("SELECT oauth_token_secret FROM o1_temporary")).scalar_one()
+    assert raw.startswith("ag1.")
+    credential = hooks["get_temporary_credential"]("t1")
+    assert credential.get_oauth_token_secret() == "s1"
+    assert hooks["create_authorization_verifier"](credential, FakeUser(1), "v1") is True
+    assert hooks["create_authorization_verifier"](credential, FakeUser(1), "v2") is False
+    authorized = hooks["get_temporary_credential"]("t1")
+    assert authorized.check_verifier("v1") and not authorized.check_verifier("v2")
+    stored = session_factory.execute(text("SELECT oauth_verifier FROM o1_temporary")).scalar_one()
+    assert stored != "v1"
+
+    assert hooks["delete_temporary_credential"]("t1") is True
+    assert hooks["delete_temporary_credential"]("t1") is False
+    token = hooks["create_token_credential"]({"oauth_token": "a1", "oauth_token_secret": "as1"},
+                                              authorized)
+    assert token.user_id == 1
+    found = create_query_token_func(session_factory, TokenCredential)("c1", "a1")
+    assert found.get_oauth_token_secret() == "as1"
+    assert create_query_token_func(session_factory, TokenCredential)("c2", "a1") is None
+
+
+def test_expired_temporary_credential_is_gone(session_factory) -> None:
+    registry = RecordingRegistry()
+    register_temporary_credential_hooks(registry, session_factory, TemporaryCredential,
+                                        expires=60)
+    registry.hooks["create_temporary_credential"](
+        {"oauth_token": "old", "oauth_token_secret": "s"}, "c1", "oob")
+    session_factory.execute(text("UPDATE o1_temporary SET issued_at = issued_at - 61"))
+    session_factory.commit()
+    assert registry.hooks["get_temporary_credential"]("old") is None
+
+
+def test_concurrent_consumption_has_one_winner(session_factory) -> None:
+    registry = RecordingRegistry()
+    register_temporary_credential_hooks(registry, session_factory, TemporaryCredential)
+    token = "race-" + uuid.uuid4().hex
+    registry.hooks["create_temporary_credential"](
+        {"oauth_token": token, "oauth_token_secret": "s"}, "c1", "oob")
+    factory = sessionmaker(session_factory.get_bind())
+    wins: list[bool] = []
+    barrier = threading.Barrier(4)
+
+    def consume() -> None:
+        local = RecordingRegistry()
+        with factory() as session:
+            register_temporary_credential_hooks(local, session, TemporaryCredential)
+            barrier.wait()
+            try:
+                wins.append(local.hooks["delete_temporary_credential"](token))
+            except Exception:  # SQLite may refuse a writer while another holds the lock
+                wins.append(False)
+
+    threads = [threading.Thread(target=consume) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wins.count(True) == 1
