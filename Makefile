@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Until the ready-to-run server lands, `make run` serves the seed-style example app.
 run: $(STAMP)
-	$(BIN)/python -m authgate serve --host 127.0.0.1 --port 4999
+	HOST=127.0.0.1 PORT=4999 $(BIN)/python -m examples.oauth2_server
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests examples
