@@ -22,6 +22,7 @@ def test_requests_oauthlib_authorization_code_with_pkce(example_oauth2):
     oauth = OAuth2Session(client_id, redirect_uri=f"{base}/cb", scope=["profile"], pkce="S256")
     url, state = oauth.authorization_url(f"{base}/oauth/authorize")
     location = consent(logged_in(base, "alice", "wonderland"), url)
+    assert f"state={state}" in location
     assert f"iss={base.replace(':', '%3A').replace('/', '%2F')}" in location
     token = oauth.fetch_token(f"{base}/oauth/token", authorization_response=location,
                               client_secret=secret)
@@ -99,6 +100,7 @@ def test_authlib_oauth2_session_every_grant(example_oauth2):
     url, state = session.create_authorization_url(f"{base}/oauth/authorize",
                                                   code_verifier=verifier)
     location = consent(logged_in(base, "alice", "wonderland"), url)
+    assert f"state={state}" in location
     token = session.fetch_token(f"{base}/oauth/token", authorization_response=location,
                                 code_verifier=verifier)
     assert session.get(f"{base}/api/me").json()["username"] == "alice"
