@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.sqla_oauth2.support import SQLBackend, empty_tables, postgres_engine, sqlite_engine
+
+
+@pytest.fixture(scope="session")
+def pg_engine(postgres_url: str) -> Iterator[Any]:
+    engine = postgres_engine(postgres_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path) -> Iterator[Any]:
+    """A SQLite file of this test, or the run's PostgreSQL emptied for it."""
+    if request.param == "sqlite":
+        engine = sqlite_engine(tmp_path / "oauth2.db")
+        yield engine
+        engine.dispose()
+        return
+    engine = request.getfixturevalue("pg_engine")
+    empty_tables(engine)
+    yield engine
+
+
+@pytest.fixture
+def sql(engine, clock) -> Iterator[SQLBackend]:
+    backend = SQLBackend(engine.dialect.name, engine, clock)
+    yield backend
+    backend.close()
