@@ -6,9 +6,9 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import jwt as pyjwt
 import pytest
 
-import jwt as pyjwt
 from authgate.core.oauth2.jwt import (
     JWTAccessTokenGenerator,
     JWTAccessTokenValidator,

@@ -8,10 +8,10 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+import jwt as pyjwt
 import pytest
 from tests.support.live import live_server
 
-import jwt as pyjwt
 from authgate.core.oauth2.jwt import (
     InvalidJWTError,
     JWKSClient,

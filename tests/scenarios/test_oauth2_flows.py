@@ -394,3 +394,10 @@ def test_resource_errors(driver, world, clock):
     assert driver.resource(tokens["access_token"], ["profile email"]).status == 403
     clock.advance(3600)
     assert driver.resource(tokens["access_token"], "email").status == 401
+
+
+def test_token_endpoint_refuses_get(driver, world):
+    resp = driver.token({"grant_type": "client_credentials"},
+                        basic(world.confidential.client_id, world.secret), method="GET")
+    assert resp.status in (400, 405)  # the core answers invalid_request, Flask's router 405
+    assert world.token_count() == 0

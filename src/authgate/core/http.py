@@ -80,9 +80,6 @@ class Headers(Mapping[str, str]):
     def __getitem__(self, key: str) -> str:
         return self._map[key.lower()]
 
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._map.get(key.lower(), default)
-
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._map
 
