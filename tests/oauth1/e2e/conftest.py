@@ -77,3 +77,9 @@ def _example(request, variant, tmp_path, rsa_private_key) -> Iterator[LiveExampl
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def example_on_postgres(request: pytest.FixtureRequest, tmp_path,
+                        rsa_private_key) -> Iterator[LiveExample]:
+    yield from _example(request, "sqla-postgres", tmp_path, rsa_private_key)

@@ -83,3 +83,7 @@ def test_secrets_are_encrypted_at_rest(example: LiveExample) -> None:
     assert example.client_secret not in stored_client
     assert all(value.startswith("ag1.") for value in stored_client + stored_token)
     assert token["oauth_token_secret"] not in stored_token
+
+
+def test_sqlalchemy_variant_on_postgres(example_on_postgres: LiveExample) -> None:
+    test_requests_oauthlib_three_legged_flow(example_on_postgres, "HMAC-SHA1")
