@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -102,7 +103,16 @@ class FlaskDriver:
         return self._resp(self.client.open(path, method=method, **kwargs))
 
     def consent(self, params: Any) -> tuple[Any, Any]:
-        return None, None
+        """What the consent page was given: the client and the scope (or the error page)."""
+        pairs = list(params.items()) if isinstance(params, dict) else list(params)
+        response = self.client.get("/oauth/authorize?" + urlencode(pairs), base_url=ISSUER,
+                                   headers={"X-Test-User": str(self.world.user.id)})
+        if response.status_code != 200:
+            return None, self._resp(response)
+        shown = response.get_json()
+        grant = SimpleNamespace(client=self.world.store.query_client(shown["client"]),
+                                request=SimpleNamespace(scope=shown["scope"]))
+        return grant, None
 
     def authorize(self, params: Any, *, allow: bool = True, user: Any = None) -> Resp:
         pairs = list(params.items()) if isinstance(params, dict) else list(params)
