@@ -9,7 +9,16 @@ two concurrent requests can never both redeem one code or refresh token.
 
 ``session`` is a :class:`~sqlalchemy.orm.Session` or a
 :class:`~sqlalchemy.orm.scoped_session` (such as Flask-SQLAlchemy's
-``db.session``); every write commits, as the hooks' callers expect.
+``db.session``); every write commits, as the hooks' callers expect. Lookups
+refresh objects already in the session (``populate_existing``), so a
+long-lived session never answers from a stale identity map with a token
+another process has revoked since.
+
+The conditional statements give a clean ``False`` to the losers under
+PostgreSQL's default READ COMMITTED and under pysqlite's default
+transaction handling (each DML statement opens its own write transaction,
+so SQLite's busy timeout applies). Under stricter isolation a loser may get
+a serialization error instead: still never a second winner.
 """
 
 from __future__ import annotations

@@ -35,6 +35,8 @@ class SQLAlchemyStore:
     grant; without it, a ``user_model`` with ``username`` and
     ``check_password`` is used, and otherwise no password ever matches.
     ``clock`` dates codes, tokens and revocations, so tests can freeze it.
+    A threaded server passes a ``scoped_session`` (one Session per thread):
+    a plain Session must not be shared between threads.
     """
 
     def __init__(

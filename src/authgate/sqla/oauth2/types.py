@@ -38,7 +38,7 @@ class HashedToken(TypeDecorator[str]):
         return token_digest(str(value))
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
-        return value
+        return None if value is None else str(value)
 
     @property
     def python_type(self) -> type[str]:
