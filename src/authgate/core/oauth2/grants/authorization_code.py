@@ -29,6 +29,12 @@ class AuthorizationCodeGrant(BaseGrant, AuthorizationEndpointMixin, TokenEndpoin
     ``delete_authorization_code`` is where single use is enforced: return
     ``False`` when the code was already consumed by a concurrent request (the
     :mod:`authgate.sqla.oauth2` helpers do this with one conditional DELETE).
+
+    A code presented again after its redemption completed revokes the tokens
+    of that redemption. One presented while the first redemption is still in
+    flight (between consuming the code and saving the token, a few
+    milliseconds) is refused without revoking: that is what makes concurrent
+    retries of one code end with exactly one working token.
     Without any :class:`CodeChallenge` extension registered, PKCE still applies
     to public clients and any challenge sent is still verified.
     """
