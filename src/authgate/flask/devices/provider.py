@@ -9,6 +9,7 @@ clients get at ``/oauth/token``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import secrets
 import time
@@ -18,7 +19,7 @@ from typing import Any
 
 import flask
 
-from authgate.core.http import Headers, Params, Request, Response, json_response, media_type
+from authgate.core.http import Headers, Request, Response, json_response
 from authgate.core.oauth2.config import ServerConfig
 from authgate.core.oauth2.device import (
     DEVICE_CODE_GRANT_TYPE,
@@ -42,39 +43,30 @@ from authgate.flask.devices.adapters import (
     expires_at_of,
     scopes_of,
 )
+from authgate.flask.http import to_core_request, to_flask_response
 
 __all__ = ["OAuth2DevicesProvider", "OAuthContext"]
 
 EXTENSION = "authgate.devices"
-FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _SESSION_KEY = "_authgate_device_session"
 
 
 def _core_request() -> Request:
-    """The current Flask request as a core value (urlencoded and multipart forms).
+    """The current Flask request as a core value.
 
     A POST with no body at all counts as an empty form: legacy device clients
     authenticate with Basic and send nothing else.
     """
+    request = to_core_request()
     req = flask.request
-    headers = list(req.headers.items())
     if req.method == "POST" and not req.content_type and not req.get_data(cache=True):
-        headers.append(("Content-Type", "application/x-www-form-urlencoded"))
-    form = Params(req.form.items(multi=True)) if media_type(req.content_type) in FORM_TYPES \
-        else Params()
-    return Request(method=req.method, uri=req.url, headers=Headers(headers),
-                   query=Params(req.args.items(multi=True)), form=form,
-                   remote_addr=req.remote_addr, is_secure=req.is_secure)
+        headers = Headers([*request.headers.items(),
+                           ("Content-Type", "application/x-www-form-urlencoded")])
+        request = dataclasses.replace(request, headers=headers)
+    return request
 
 
-def _flask_response(response: Response) -> flask.Response:
-    result = flask.Response(response.body, status=response.status)
-    for name, value in response.headers:
-        if name.lower() == "content-type":
-            result.headers["Content-Type"] = value
-        else:
-            result.headers.add(name, value)
-    return result
+_flask_response = to_flask_response
 
 
 class _ErrorURIs(Mapping[str, str]):
