@@ -50,8 +50,8 @@ def _messages() -> set[str]:
                 continue
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             first = node.args[0]
-            if name in describable and isinstance(first, ast.Constant) and isinstance(first.value, str):
-                messages.add(first.value)
+            if name in describable and isinstance(first, ast.Constant):
+                messages.add(str(first.value))
     return messages
 
 
