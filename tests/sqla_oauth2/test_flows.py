@@ -206,3 +206,24 @@ def test_fifty_concurrent_redemptions_of_one_code_get_one_token(world):
     assert statuses.count(200) == 1, statuses
     assert set(statuses) == {200, 400}
     assert world.count(AuthorizationCode) == 0
+
+
+def test_fifty_concurrent_refreshes_of_one_token_get_one_token(world):
+    body = world.token({"grant_type": "password", "username": "alice",
+                        "password": "wonderland"}).json()
+    tokens_before = world.count(Token)
+    barrier = threading.Barrier(THREADS, timeout=60)
+
+    def refresh(_: int) -> int:
+        try:
+            barrier.wait()
+            return world.token({"grant_type": "refresh_token",
+                                "refresh_token": body["refresh_token"]}).status
+        finally:
+            world.sql.end_thread()
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        statuses = list(pool.map(refresh, range(THREADS)))
+    assert statuses.count(200) == 1, statuses
+    assert set(statuses) == {200, 400}
+    assert world.count(Token) == tokens_before + 1
