@@ -1,0 +1,163 @@
+"""``create_app``: the ready-to-run authorization server as a Flask application.
+
+``gunicorn 'authgate.server:create_app()'`` and ``authgate serve`` both land
+here. The first start of an instance creates what it needs: the secret key
+(instance folder, mode 0600), the database schema (Alembic, to head) and the
+first signing key; later starts find them. A file lock in the instance folder
+keeps concurrent first starts (gunicorn workers) from racing each other.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import flask
+from flask_wtf.csrf import CSRFProtect
+
+from authgate.cache import MemoryCache
+from authgate.server import health, migrate
+from authgate.server.audit import AuditLog
+from authgate.server.config import Settings, load_settings
+from authgate.server.crypto import KeyCipher
+from authgate.server.database import Database
+from authgate.server.keys import KeyRing, ensure_signing_key
+from authgate.server.oauth1 import OAuth1Parts, build_oauth1
+from authgate.server.oauth2 import OAuth2Parts, build_oauth2
+
+__all__ = ["EXTENSION", "ServerState", "create_app", "state"]
+
+log = logging.getLogger(__name__)
+EXTENSION = "authgate.server"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+SECURITY_HEADERS = {
+    # No form-action: browsers apply it to the redirect back to the client after consent.
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+#: Responses that hold nothing secret and may be cached a little.
+CACHEABLE_ENDPOINTS = {"protocol.certs", "protocol.metadata", "static"}
+
+
+@dataclass
+class ServerState:
+    """Everything one app instance holds, in ``app.extensions["authgate.server"]``."""
+
+    settings: Settings
+    db: Database
+    cache: Any
+    keys: KeyRing
+    cipher: KeyCipher
+    audit: AuditLog
+    oauth2: OAuth2Parts
+    oauth1: OAuth1Parts
+
+    def __repr__(self) -> str:
+        return f"<ServerState {self.settings!r} {self.db!r}>"
+
+
+def state(app: flask.Flask | None = None) -> ServerState:
+    target = app if app is not None else flask.current_app
+    result: ServerState = target.extensions[EXTENSION]
+    return result
+
+
+@contextmanager
+def startup_lock(instance_path: Path) -> Iterator[None]:
+    instance_path.mkdir(parents=True, exist_ok=True)
+    with open(instance_path / ".startup.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _make_cache(settings: Settings) -> Any:
+    if settings.redis_url:
+        from authgate.cache import RedisCache
+
+        return RedisCache.from_url(settings.redis_url, prefix=settings.redis_prefix,
+                                   socket_connect_timeout=3, socket_timeout=3)
+    return MemoryCache()
+
+
+def prepare_database(settings: Settings, db: Database, cipher: KeyCipher, *,
+                     upgrade: bool) -> None:
+    """Upgrade the schema to head (unless told not to) and make sure a signing key exists.
+
+    With ``AUTHGATE_MIGRATE=0`` the operator runs ``authgate db upgrade``
+    themselves; until then there is no schema and so no key to make.
+    """
+    with startup_lock(settings.instance_path):
+        if upgrade:
+            migrate.upgrade(db.engine)
+        if migrate.current_revision(db.engine) is None:
+            log.warning("the database has no schema yet: run `authgate db upgrade`")
+            return
+        with db.session_factory() as session:
+            ensure_signing_key(session, cipher, settings.jwt_alg, settings.clock())
+
+
+def _configure_flask(app: flask.Flask, settings: Settings) -> None:
+    secure = settings.issuer.startswith("https://")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=secure,
+        SESSION_COOKIE_NAME="authgate_session",
+        WTF_CSRF_TIME_LIMIT=3600,
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.config.update(settings.flask)
+
+
+def _security_headers(response: flask.Response) -> flask.Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if flask.request.endpoint not in CACHEABLE_ENDPOINTS:
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers.setdefault("Pragma", "no-cache")
+    return response
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
+    """Build the server; ``config`` holds ``AUTHGATE_*`` settings and Flask keys."""
+    app = flask.Flask("authgate.server", root_path=str(PACKAGE_DIR),
+                      instance_relative_config=True)
+    settings = load_settings(config, Path(app.instance_path))
+    app.instance_path = str(settings.instance_path)
+    _configure_flask(app, settings)
+
+    db = Database(settings.database_url)
+    cipher = KeyCipher(settings.secret_key)
+    prepare_database(settings, db, cipher, upgrade=settings.migrate)
+    cache = _make_cache(settings)
+    keys = KeyRing(db.session_factory, cipher, clock=settings.clock,
+                   reload_interval=settings.key_reload_interval)
+    audit = AuditLog(db.session_factory, settings.clock)
+    oauth2 = build_oauth2(app, settings, db, keys, audit)
+    oauth1 = build_oauth1(app, settings, db, cache)
+    app.extensions[EXTENSION] = ServerState(settings, db, cache, keys, cipher, audit,
+                                            oauth2, oauth1)
+
+    from authgate.server.views import pages, protocol
+
+    csrf = CSRFProtect(app)
+    csrf.exempt(protocol.bp)  # called by OAuth clients with their own credentials, not browsers
+    app.register_blueprint(protocol.bp)
+    app.register_blueprint(pages.bp)
+    health.init_app(app)
+    app.teardown_appcontext(db.remove)
+    app.after_request(_security_headers)
+    log.info("authgate server ready: issuer %s, database %s", settings.issuer, db.backend)
+    return app

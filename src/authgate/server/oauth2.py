@@ -1,0 +1,132 @@
+"""The OAuth 2.0 side of the server, assembled from the library's public pieces.
+
+``SQLAlchemyStore`` backs every grant through ``grant_classes``; the Flask
+``AuthorizationServer`` takes them, with JWT access tokens minted by
+``JWTAccessTokenGenerator`` over the worker's :class:`~.keys.KeyRing`. The
+server's own resources (``/api/me``) validate the JWT locally and then look
+its digest up among the issued tokens, which is what lets them honour a
+revocation at once while outside resource servers wait for ``exp``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from authgate.core.oauth2.jwt import JWTAccessTokenGenerator, JWTAccessTokenValidator
+from authgate.core.oauth2.jwt_bearer import JWTBearerTokenValidator, JWTToken
+from authgate.flask.oauth2 import AuthorizationServer, ResourceProtector
+from authgate.oauth2 import CodeChallenge, InvalidScopeError, OAuth2Request, grant_classes
+from authgate.server.audit import AuditLog
+from authgate.server.config import Settings
+from authgate.server.database import Database
+from authgate.server.keys import KeyRing
+from authgate.server.models import (
+    OAuth2AuthorizationCode,
+    OAuth2Client,
+    OAuth2Token,
+    User,
+    verify_dummy_password,
+)
+from authgate.sqla.oauth2 import SQLAlchemyStore
+
+__all__ = ["OAuth2Parts", "build_oauth2", "flask_settings"]
+
+#: Grants offered to clients registered for them; implicit and password only on request.
+GRANTS = ("authorization_code", "implicit", "password", "client_credentials", "refresh_token")
+NMOS_GRANTS = ("authorization_code", "client_credentials", "refresh_token")
+
+
+@dataclass
+class OAuth2Parts:
+    server: AuthorizationServer
+    require_oauth: ResourceProtector
+    store: SQLAlchemyStore
+    generator: JWTAccessTokenGenerator
+    validator: JWTAccessTokenValidator
+
+
+def flask_settings(settings: Settings, generator: JWTAccessTokenGenerator) -> dict[str, Any]:
+    """The library's ``OAUTH2_*`` keys for these settings."""
+    return {
+        "OAUTH2_ISSUER": settings.issuer,
+        "OAUTH2_SCOPES_SUPPORTED": list(settings.scopes),
+        "OAUTH2_INSECURE_TRANSPORT": settings.insecure_transport,
+        "OAUTH2_ACCESS_TOKEN_GENERATOR": generator,
+        "OAUTH2_REFRESH_TOKEN_GENERATOR": True,
+        "OAUTH2_TOKEN_DEFAULT_EXPIRES_IN": settings.token_lifetime,
+        "OAUTH2_CLOCK": settings.clock,
+    }
+
+
+def _authenticate(db: Database):  # type: ignore[no-untyped-def]
+    def authenticate_user(username: str, password: str) -> User | None:
+        user = db.session.execute(
+            select(User).filter_by(username=username)).scalar_one_or_none()
+        if user is None:
+            verify_dummy_password(password)
+            return None
+        return user if user.check_password(password) else None
+
+    return authenticate_user
+
+
+def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
+                 audit: AuditLog) -> OAuth2Parts:
+    store = SQLAlchemyStore(db.session, OAuth2Client, OAuth2Token, OAuth2AuthorizationCode,
+                            User, authenticate_user=_authenticate(db), clock=settings.clock)
+    classes = grant_classes(store)
+
+    class PasswordGrant(classes.password):  # type: ignore[name-defined,misc]
+        """The password grant, limited to the access rights the user may grant."""
+
+        def authenticate_user(self, username: str, password: str) -> Any:
+            user = super().authenticate_user(username, password)
+            if user is not None and not user.may_grant(self.validate_requested_scope()):
+                raise InvalidScopeError()
+            return user
+
+    def save_token(token: dict[str, Any], request: OAuth2Request) -> Any:
+        record = store.save_token(token, request)
+        user = request.user
+        audit.record("token.issued", actor=getattr(user, "username", None),
+                     client_id=request.client.get_client_id(),
+                     grant_type=request.grant_type or "implicit", scope=token.get("scope"))
+        return record
+
+    generator = JWTAccessTokenGenerator(settings.issuer, keys, default_audience=settings.audience,
+                                        clock=settings.clock,
+                                        expires_in=settings.token_lifetime)
+    app.config.update(flask_settings(settings, generator))
+    server = AuthorizationServer(query_client=store.query_client, save_token=save_token,
+                                 revoke_token_family=store.revoke_token_family)
+    server.init_app(app)
+    grant_map = {"authorization_code": classes.authorization_code, "implicit": classes.implicit,
+                 "password": PasswordGrant, "client_credentials": classes.client_credentials,
+                 "refresh_token": classes.refresh_token}
+    for name in NMOS_GRANTS if settings.nmos else GRANTS:
+        extensions = [CodeChallenge(required=settings.nmos, allow_plain=False)] \
+            if name == "authorization_code" else []
+        server.register_grant(grant_map[name], extensions)
+    server.register_endpoint(classes.revocation)
+    server.register_endpoint(classes.introspection)
+
+    validator = JWTAccessTokenValidator(settings.issuer, settings.audience, keys,
+                                        clock=settings.clock)
+
+    class ServerTokenValidator(JWTBearerTokenValidator):
+        """A valid JWT that is also still live among the issued tokens."""
+
+        def authenticate_token(self, token_string: str) -> JWTToken | None:
+            token = super().authenticate_token(token_string)
+            if token is None:
+                return None
+            record = store.query_access_token(token_string)
+            return JWTToken(token.claims, revoked=record is None or record.is_revoked())
+
+    require_oauth = ResourceProtector()
+    require_oauth.register_token_validator(
+        ServerTokenValidator(validator, realm=settings.issuer, clock=settings.clock))
+    return OAuth2Parts(server, require_oauth, store, generator, validator)

@@ -1,0 +1,1 @@
+"""The server's routes: ``protocol`` for OAuth clients, ``pages`` for people at a browser."""

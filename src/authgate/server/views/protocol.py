@@ -1,0 +1,94 @@
+"""Endpoints OAuth clients and resource servers call: token, revoke, introspect, keys, APIs.
+
+They authenticate with client credentials or tokens, never with the browser
+session, so this blueprint is exempt from CSRF checks. Each view hands the
+request to the library and returns what it answers.
+"""
+
+from __future__ import annotations
+
+import flask
+from sqlalchemy import select
+
+from authgate.flask.oauth1 import OAuth1Error, current_credential
+from authgate.server.app import state
+from authgate.server.models import User
+
+__all__ = ["bp"]
+
+bp = flask.Blueprint("protocol", __name__)
+
+#: How long resource servers may cache the JWKS; a rotation is published at once anyway
+#: (new keys appear before they sign), so this only delays what is not urgent.
+JWKS_MAX_AGE = 60
+
+
+@bp.post("/oauth/token")
+def token() -> flask.Response:
+    return state().oauth2.server.create_token_response()
+
+
+@bp.post("/oauth/revoke")
+def revoke() -> flask.Response:
+    return state().oauth2.server.create_endpoint_response("revocation")
+
+
+@bp.post("/oauth/introspect")
+def introspect() -> flask.Response:
+    return state().oauth2.server.create_endpoint_response("introspection")
+
+
+@bp.get("/.well-known/oauth-authorization-server")
+def metadata() -> flask.Response:
+    server_state = state()
+    issuer = server_state.settings.issuer
+    return server_state.oauth2.server.create_metadata_response(jwks_uri=issuer + "/certs")
+
+
+@bp.get("/certs")
+def certs() -> flask.Response:
+    response = flask.jsonify(state().keys.jwks())
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
+    return response
+
+
+def _user_json(user_id: object) -> flask.Response:
+    user = None
+    if user_id is not None and str(user_id).isdigit():
+        user = state().db.session.get(User, int(str(user_id)))
+    if user is None:
+        return flask.make_response(flask.jsonify(error="invalid_token"), 401)
+    return flask.jsonify(username=user.username, sub=str(user.id))
+
+
+@bp.get("/api/me")
+def api_me() -> flask.Response:
+    """The demo resource: who the token speaks for (scope ``profile``)."""
+    with state().oauth2.require_oauth.acquire("profile") as token:
+        if token.claims.sub == token.claims.client_id:  # client credentials: no user
+            return flask.make_response(flask.jsonify(error="invalid_token"), 401)
+        return _user_json(token.claims.sub)
+
+
+@bp.post("/oauth1/initiate")
+def oauth1_initiate() -> flask.Response:
+    return state().oauth1.server.create_temporary_credential_response()
+
+
+@bp.post("/oauth1/token")
+def oauth1_token() -> flask.Response:
+    return state().oauth1.server.create_token_response()
+
+
+@bp.get("/oauth1/api/me")
+def oauth1_api_me() -> flask.Response:
+    protector = state().oauth1.require_oauth
+    try:
+        protector.acquire_credential()
+    except OAuth1Error as error:
+        return protector.error_response(error)
+    user_id = current_credential.get_user_id()
+    found = state().db.session.execute(select(User).filter_by(id=user_id)).scalar_one_or_none()
+    if found is None:
+        return flask.make_response(flask.jsonify(error="invalid_token"), 401)
+    return flask.jsonify(username=found.username, sub=str(found.id))
