@@ -1,0 +1,289 @@
+"""The Python load driver for the flow workloads (W3-W5), run as its own process.
+
+    python -m bench.driver SPEC.json
+
+It prepares (logs in, pre-signs OAuth 1 requests), runs the warm-up, prints
+``READY`` and waits for a line on stdin; then it runs the timed part, prints
+one JSON line of results and waits for stdin to close, so the harness can
+read this process's CPU time from /proc at both ends of the window.
+
+Workloads:
+  W3  GET /oauth/authorize (session, consent remembered) -> 302 with a code,
+      then POST /oauth/token (authorization_code + PKCE) -> 200. One flow = both.
+  W4  GET /oauth1/api/me signed with HMAC-SHA1, every nonce unique, signed in advance.
+  W5  POST /oauth/device -> 200, then ``polls`` POST /oauth/token -> 400
+      authorization_pending. One flow = the authorization and its polls.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from bench import httpclient, oauth1_sign
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+@dataclass
+class Stats:
+    requests: int = 0
+    flows: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    samples: list[str] = field(default_factory=list)
+    exhausted: bool = False
+
+    def error(self, what: str) -> None:
+        self.errors += 1
+        if len(self.samples) < 5:
+            self.samples.append(what[:300])
+
+
+class Context:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.address = ("127.0.0.1", int(spec["port"]))
+        self.host = f"127.0.0.1:{spec['port']}"
+        fx = spec["fixtures"]
+        self.fx = fx
+        self.basic = "Basic " + base64.b64encode(
+            f"{fx['client_id']}:{fx['client_secret']}".encode()).decode()
+
+    def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                body: bytes = b"") -> httpclient.Reply:
+        return httpclient.send(self.address, httpclient.build(method, path, self.host,
+                                                              headers, body))
+
+    def form(self, path: str, values: dict[str, str], headers: dict[str, str] | None = None
+             ) -> httpclient.Reply:
+        all_headers = {"Content-Type": "application/x-www-form-urlencoded", **(headers or {})}
+        return self.request("POST", path, all_headers, urlencode(values).encode())
+
+    def login(self) -> str:
+        reply = self.form("/login", {"username": self.fx["username"],
+                                     "password": self.fx["password"]})
+        cookie = reply.headers.get("set-cookie", "")
+        if reply.status != 200 or not cookie:
+            raise RuntimeError(f"login failed: {reply.status} {reply.body[:200]!r}")
+        return cookie.split(";", 1)[0]
+
+
+def _pkce_pairs(n: int) -> list[tuple[str, str]]:
+    pairs = []
+    for _ in range(n):
+        verifier = secrets.token_urlsafe(48)
+        challenge = base64.urlsafe_b64encode(
+            hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+        pairs.append((verifier, challenge))
+    return pairs
+
+
+def authorization_code_flow(ctx: Context, cookie: str, verifier: str, challenge: str,
+                            state: str) -> tuple[int, str | None, str]:
+    """One W3 flow; (requests sent, error or None, access token)."""
+    fx = ctx.fx
+    query = urlencode({"response_type": "code", "client_id": fx["client_id"],
+                       "redirect_uri": fx["redirect_uri"], "scope": fx["scope"],
+                       "state": state, "code_challenge": challenge,
+                       "code_challenge_method": "S256"})
+    reply = ctx.request("GET", "/oauth/authorize?" + query, {"Cookie": cookie})
+    location = reply.headers.get("location", "")
+    codes = parse_qs(urlsplit(location).query).get("code")
+    if reply.status != 302 or not codes:
+        return 1, f"authorize: {reply.status} {location[:100]} {reply.body[:150]!r}", ""
+    reply = ctx.form("/oauth/token", {"grant_type": "authorization_code", "code": codes[0],
+                                      "redirect_uri": fx["redirect_uri"],
+                                      "code_verifier": verifier},
+                     {"Authorization": ctx.basic})
+    if reply.status != 200 or b'"access_token"' not in reply.body:
+        return 2, f"token: {reply.status} {reply.body[:200]!r}", ""
+    return 2, None, json.loads(reply.body)["access_token"]
+
+
+def obtain_user_tokens(port: int, fixtures: dict[str, Any], n: int) -> list[str]:
+    """Access tokens bound to the user, through W3 flows (for W2's token pool)."""
+    ctx = Context({"port": port, "fixtures": fixtures})
+    cookie = ctx.login()
+    tokens = []
+    for verifier, challenge in _pkce_pairs(n):
+        _, error, token = authorization_code_flow(ctx, cookie, verifier, challenge, "s")
+        if error:
+            raise RuntimeError(f"could not obtain a token: {error}")
+        tokens.append(token)
+    return tokens
+
+
+# -- the workloads, one thread's loop each ---------------------------------------------
+def run_w3(ctx: Context, deadline: float, stats: Stats, prepared: Any) -> None:
+    cookie, pairs = prepared
+    i = 0
+    while time.perf_counter() < deadline:
+        verifier, challenge = pairs[i % len(pairs)]
+        i += 1
+        start = time.perf_counter()
+        try:
+            sent, error, _ = authorization_code_flow(ctx, cookie, verifier, challenge, str(i))
+        except OSError as exc:
+            sent, error = 1, f"socket: {exc}"
+        stats.requests += sent
+        if error:
+            stats.error(error)
+            continue
+        stats.flows += 1
+        stats.latencies.append(time.perf_counter() - start)
+
+
+def prepare_w3(ctx: Context) -> Any:
+    return ctx.login(), _pkce_pairs(64)
+
+
+def run_w4(ctx: Context, deadline: float, stats: Stats, prepared: Any) -> None:
+    for raw in prepared:
+        if time.perf_counter() >= deadline:
+            return
+        start = time.perf_counter()
+        try:
+            reply = httpclient.send(ctx.address, raw)
+        except OSError as exc:
+            stats.requests += 1
+            stats.error(f"socket: {exc}")
+            continue
+        stats.requests += 1
+        if reply.status != 200 or b'"username"' not in reply.body:
+            stats.error(f"{reply.status} {reply.body[:200]!r}")
+            continue
+        stats.flows += 1
+        stats.latencies.append(time.perf_counter() - start)
+    stats.exhausted = True
+
+
+def presign_w4(ctx: Context, count: int) -> list[bytes]:
+    o1 = ctx.fx["oauth1"]
+    url = f"http://{ctx.host}/oauth1/api/me"
+    now = int(time.time())
+    signed = []
+    for _ in range(count):
+        header = oauth1_sign.authorization_header(
+            "GET", url, client_key=o1["client_key"], client_secret=o1["client_secret"],
+            token=o1["token"], token_secret=o1["token_secret"], timestamp=now)
+        signed.append(httpclient.build("GET", "/oauth1/api/me", ctx.host,
+                                       {"Authorization": header}))
+    return signed
+
+
+def run_w5(ctx: Context, deadline: float, stats: Stats, prepared: Any) -> None:
+    polls = int(ctx.spec.get("polls", 10))
+    scope = ctx.fx["scope"]
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        try:
+            reply = ctx.form("/oauth/device", {"scope": scope}, {"Authorization": ctx.basic})
+        except OSError as exc:
+            stats.requests += 1
+            stats.error(f"socket: {exc}")
+            continue
+        stats.requests += 1
+        if reply.status != 200 or b'"device_code"' not in reply.body:
+            stats.error(f"device: {reply.status} {reply.body[:200]!r}")
+            continue
+        stats.latencies.append(time.perf_counter() - start)
+        device_code = json.loads(reply.body)["device_code"]
+        body = urlencode({"grant_type": DEVICE_GRANT, "device_code": device_code}).encode()
+        raw = httpclient.build("POST", "/oauth/token", ctx.host, {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Authorization": ctx.basic}, body)
+        for _ in range(polls):
+            if time.perf_counter() >= deadline:
+                break
+            start = time.perf_counter()
+            try:
+                reply = httpclient.send(ctx.address, raw)
+            except OSError as exc:
+                stats.requests += 1
+                stats.error(f"socket: {exc}")
+                continue
+            stats.requests += 1
+            if reply.status != 400 or b"authorization_pending" not in reply.body:
+                stats.error(f"poll: {reply.status} {reply.body[:200]!r}")
+                continue
+            stats.latencies.append(time.perf_counter() - start)
+        stats.flows += 1
+
+
+RUNNERS = {"W3": run_w3, "W4": run_w4, "W5": run_w5}
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+
+def run_phase(ctx: Context, workload: str, seconds: float, prepared: list[Any]
+              ) -> dict[str, Any]:
+    runner = RUNNERS[workload]
+    threads_n = len(prepared)
+    all_stats = [Stats() for _ in range(threads_n)]
+    start = time.perf_counter()
+    deadline = start + seconds
+    threads = [threading.Thread(target=runner, args=(ctx, deadline, all_stats[i], prepared[i]))
+               for i in range(threads_n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - start
+    latencies = [x for s in all_stats for x in s.latencies]
+    return {
+        "duration_s": elapsed,
+        "requests": sum(s.requests for s in all_stats),
+        "flows": sum(s.flows for s in all_stats),
+        "errors": sum(s.errors for s in all_stats),
+        "error_samples": [x for s in all_stats for x in s.samples][:5],
+        "p50_ms": (percentile(latencies, 50) or 0) * 1000,
+        "p99_ms": (percentile(latencies, 99) or 0) * 1000,
+        "exhausted": any(s.exhausted for s in all_stats),
+    }
+
+
+def prepare(ctx: Context, workload: str, seconds: float) -> list[Any]:
+    threads_n = int(ctx.spec.get("threads", 8))
+    if workload == "W3":
+        return [prepare_w3(ctx) for _ in range(threads_n)]
+    if workload == "W4":
+        rate = int(ctx.spec.get("presign_rate", 7000))
+        per_thread = max(1, int(rate * seconds / threads_n) + 1)
+        return [presign_w4(ctx, per_thread) for _ in range(threads_n)]
+    return [None] * threads_n
+
+
+def main(argv: list[str]) -> int:
+    with open(argv[0]) as f:
+        spec = json.load(f)
+    ctx = Context(spec)
+    workload = spec["workload"]
+    warmup = float(spec.get("warmup", 1))
+    duration = float(spec["duration"])
+    if warmup > 0:
+        run_phase(ctx, workload, warmup, prepare(ctx, workload, warmup))
+    prepared = prepare(ctx, workload, duration)
+    print("READY", flush=True)
+    sys.stdin.readline()
+    result = run_phase(ctx, workload, duration, prepared)
+    print(json.dumps(result), flush=True)
+    sys.stdin.read()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
