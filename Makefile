@@ -16,9 +16,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# Until the ready-to-run server lands, `make run` serves the seed-style example app.
+# The ready-to-run server; the first start creates the SQLite database, the secret key
+# and the first signing key in the instance folder (AUTHGATE_INSTANCE_PATH to move it).
 run: $(STAMP)
-	HOST=127.0.0.1 PORT=4999 $(BIN)/python -m examples.oauth2_server
+	$(BIN)/authgate serve --host 127.0.0.1 --port 4999
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests examples

@@ -23,7 +23,8 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
     def load_config(self) -> None:
         for key, value in self.options.items():
-            self.cfg.set(key, value)
+            if key in self.cfg.settings:  # newer settings are skipped on older gunicorns
+                self.cfg.set(key, value)
 
     def load(self) -> Any:
         from authgate.server.app import create_app
@@ -40,4 +41,6 @@ def run(host: str, port: int, workers: int) -> None:
         "accesslog": "-",
         "graceful_timeout": 10,
         "preload_app": False,
+        # No control socket: it lives in $HOME and two servers on one host would share it.
+        "control_socket_disable": True,
     }).run()
