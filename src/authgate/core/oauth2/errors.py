@@ -17,6 +17,8 @@
         ├── InvalidTokenError             401  RFC 6750 §3.1
         ├── InsufficientScopeError        403  RFC 6750 §3.1
         ├── AuthorizationPendingError, SlowDownError, ExpiredTokenError   RFC 8628 §3.5
+        ├── InvalidClientMetadataError, InvalidRedirectURIError,
+        │   InvalidSoftwareStatementError                             400  RFC 7591 §3.2.2
         └── RedirectURIError              an authorization error that must never be
                                            redirected: client or redirect URI unproven
 
@@ -38,9 +40,12 @@ __all__ = [
     "ExpiredTokenError",
     "InsufficientScopeError",
     "InvalidClientError",
+    "InvalidClientMetadataError",
     "InvalidGrantError",
+    "InvalidRedirectURIError",
     "InvalidRequestError",
     "InvalidScopeError",
+    "InvalidSoftwareStatementError",
     "InvalidTokenError",
     "OAuth2Error",
     "RateLimitedError",
@@ -160,6 +165,21 @@ class SlowDownError(OAuth2Error):
 class ExpiredTokenError(OAuth2Error):
     error = "expired_token"
     default_description = "The device code has expired."
+
+
+class InvalidClientMetadataError(OAuth2Error):
+    error = "invalid_client_metadata"
+    default_description = "The client metadata is invalid."
+
+
+class InvalidRedirectURIError(OAuth2Error):
+    error = "invalid_redirect_uri"
+    default_description = "A redirect URI is invalid."
+
+
+class InvalidSoftwareStatementError(OAuth2Error):
+    error = "invalid_software_statement"
+    default_description = "The software statement is invalid."
 
 
 class RateLimitedError(OAuth2Error):

@@ -50,6 +50,11 @@ class MemoryClient:
     token_endpoint_auth_method: str = "client_secret_basic"
     client_name: str = ""
     user_id: int | None = None
+    #: Public keys for ``private_key_jwt`` (RFC 7523): one of the two, never both.
+    jwks: dict[str, Any] | None = None
+    jwks_uri: str | None = None
+    #: Everything registered through RFC 7591, as the registration answer echoed it.
+    client_metadata: dict[str, Any] = field(default_factory=dict)
 
     def get_client_id(self) -> str:
         return self.client_id
@@ -172,6 +177,30 @@ class MemoryStore:
             client.token_endpoint_auth_method = "none"
         self.clients[client.client_id] = client
         return client, plain
+
+    def save_client(self, metadata: dict[str, Any], request: Any = None) -> MemoryClient:
+        """The ``save_client`` hook of RFC 7591 registration: keeps the secret's hash only."""
+        secret = metadata.get("client_secret")
+        kept = {k: v for k, v in metadata.items() if k != "client_secret"}
+        client = MemoryClient(
+            client_id=metadata["client_id"],
+            client_secret_hash=hash_secret(secret) if secret else None,
+            redirect_uris=list(metadata.get("redirect_uris", [])),
+            grant_types=list(metadata.get("grant_types", [])),
+            response_types=list(metadata.get("response_types", [])),
+            scope=metadata.get("scope", ""),
+            token_endpoint_auth_method=metadata.get("token_endpoint_auth_method",
+                                                    "client_secret_basic"),
+            client_name=metadata.get("client_name", ""),
+            jwks=metadata.get("jwks"),
+            jwks_uri=metadata.get("jwks_uri"),
+            client_metadata=kept,
+        )
+        with self._lock:
+            if client.client_id in self.clients:
+                raise ValueError("client_id already registered")
+            self.clients[client.client_id] = client
+        return client
 
     # -- ClientStore / UserStore ---------------------------------------------------
     def query_client(self, client_id: str) -> MemoryClient | None:

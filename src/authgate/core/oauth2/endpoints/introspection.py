@@ -23,7 +23,9 @@ class IntrospectionEndpoint(Endpoint):
     """
 
     ENDPOINT_NAME = "introspection"
-    CLIENT_AUTH_METHODS: ClassVar[tuple[str, ...]] = ("client_secret_basic", "client_secret_post")
+    CLIENT_AUTH_METHODS: ClassVar[tuple[str, ...]] = (
+        "client_secret_basic", "client_secret_post", "private_key_jwt",
+    )
     SUPPORTED_TOKEN_TYPES: ClassVar[tuple[str, ...]] = ("access_token", "refresh_token")
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> Any:

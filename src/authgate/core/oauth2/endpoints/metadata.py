@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from authgate.core.oauth2.jwt.jwk import SUPPORTED_ALGORITHMS
 from authgate.core.oauth2.pkce import CodeChallenge
 
 if TYPE_CHECKING:
@@ -39,7 +40,7 @@ def build_metadata(server: AuthorizationServer, **extra: Any) -> dict[str, Any]:
         data["authorization_endpoint"] = url("authorization")
     if grant_types:
         data["token_endpoint"] = url("token")
-    for name in ("revocation", "introspection", "device_authorization"):
+    for name in ("revocation", "introspection", "device_authorization", "registration"):
         if name in server.endpoints:
             data[f"{name}_endpoint"] = url(name)
     if "token" in server.authorization_grants:
@@ -54,13 +55,17 @@ def build_metadata(server: AuthorizationServer, **extra: Any) -> dict[str, Any]:
             if method in server.auth_methods and method not in methods:
                 methods.append(method)
     data["token_endpoint_auth_methods_supported"] = methods
+    signing_algs = _signing_algorithms(server)
+    if signing_algs and "private_key_jwt" in methods:
+        data["token_endpoint_auth_signing_alg_values_supported"] = signing_algs
     for name in ("revocation", "introspection"):
         endpoint = server.endpoints.get(name)
         if endpoint is not None:
             allowed = getattr(endpoint, "CLIENT_AUTH_METHODS", ())
-            data[f"{name}_endpoint_auth_methods_supported"] = [
-                m for m in allowed if m in server.auth_methods
-            ]
+            listed = [m for m in allowed if m in server.auth_methods]
+            data[f"{name}_endpoint_auth_methods_supported"] = listed
+            if signing_algs and "private_key_jwt" in listed:
+                data[f"{name}_endpoint_auth_signing_alg_values_supported"] = signing_algs
     code = server.authorization_grants.get("code")
     if code is not None:
         extensions = [e for e in code[1] if isinstance(e, CodeChallenge)]
@@ -74,3 +79,11 @@ def build_metadata(server: AuthorizationServer, **extra: Any) -> dict[str, Any]:
         data["service_documentation"] = config.service_documentation
     data.update(extra)
     return data
+
+
+def _signing_algorithms(server: AuthorizationServer) -> list[str]:
+    """The JWS algorithms of a registered ``private_key_jwt`` method (RFC 8414 §2)."""
+    method = server.auth_methods.get("private_key_jwt")
+    if method is None:
+        return []
+    return list(getattr(method, "algorithms", SUPPORTED_ALGORITHMS))

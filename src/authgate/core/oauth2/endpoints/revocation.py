@@ -23,7 +23,7 @@ class RevocationEndpoint(Endpoint):
 
     ENDPOINT_NAME = "revocation"
     CLIENT_AUTH_METHODS: ClassVar[tuple[str, ...]] = (
-        "client_secret_basic", "client_secret_post", "none",
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt",
     )
     SUPPORTED_TOKEN_TYPES: ClassVar[tuple[str, ...]] = ("access_token", "refresh_token")
 

@@ -41,7 +41,9 @@ class AuthorizationCodeGrant(BaseGrant, AuthorizationEndpointMixin, TokenEndpoin
 
     GRANT_TYPE = "authorization_code"
     RESPONSE_TYPES = frozenset({"code"})
-    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+    TOKEN_ENDPOINT_AUTH_METHODS = (
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt",
+    )
     ISSUES_REFRESH_TOKEN = True
     AUTHORIZATION_CODE_LENGTH: ClassVar[int] = 48
     DEFAULT_PKCE: ClassVar[CodeChallenge] = CodeChallenge(required=False)

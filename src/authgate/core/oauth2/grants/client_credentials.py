@@ -12,7 +12,7 @@ __all__ = ["ClientCredentialsGrant"]
 class ClientCredentialsGrant(BaseGrant, TokenEndpointMixin):
     GRANT_TYPE = "client_credentials"
     # §4.4: only confidential clients; §4.4.3: no refresh token.
-    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
 
     def validate_token_request(self) -> None:
         self.authenticate_token_endpoint_client()

@@ -16,7 +16,7 @@ __all__ = ["ResourceOwnerPasswordCredentialsGrant"]
 
 class ResourceOwnerPasswordCredentialsGrant(BaseGrant, TokenEndpointMixin):
     GRANT_TYPE = "password"
-    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post")
+    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
     ISSUES_REFRESH_TOKEN = True
 
     def authenticate_user(self, username: str, password: str) -> Any:

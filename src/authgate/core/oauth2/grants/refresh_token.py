@@ -29,7 +29,9 @@ class RefreshTokenGrant(BaseGrant, TokenEndpointMixin):
     """
 
     GRANT_TYPE = "refresh_token"
-    TOKEN_ENDPOINT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+    TOKEN_ENDPOINT_AUTH_METHODS = (
+        "client_secret_basic", "client_secret_post", "none", "private_key_jwt",
+    )
     INCLUDE_NEW_REFRESH_TOKEN: ClassVar[bool] = True
 
     def authenticate_refresh_token(self, refresh_token: str) -> Any:
