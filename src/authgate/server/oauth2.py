@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from authgate.core.oauth2.device import DeviceFlow
 from authgate.core.oauth2.jwt import JWTAccessTokenGenerator, JWTAccessTokenValidator
 from authgate.core.oauth2.jwt_bearer import JWTBearerTokenValidator, JWTToken
 from authgate.flask.oauth2 import AuthorizationServer, ResourceProtector
@@ -24,12 +25,14 @@ from authgate.server.config import Settings
 from authgate.server.database import Database
 from authgate.server.keys import KeyRing
 from authgate.server.models import (
+    DeviceCode,
     OAuth2AuthorizationCode,
     OAuth2Client,
     OAuth2Token,
     User,
     verify_dummy_password,
 )
+from authgate.sqla.device import SQLDeviceStore
 from authgate.sqla.oauth2 import SQLAlchemyStore
 
 __all__ = ["OAuth2Parts", "build_oauth2", "flask_settings"]
@@ -46,6 +49,7 @@ class OAuth2Parts:
     store: SQLAlchemyStore
     generator: JWTAccessTokenGenerator
     validator: JWTAccessTokenValidator
+    devices: DeviceFlow
 
 
 def flask_settings(settings: Settings, generator: JWTAccessTokenGenerator) -> dict[str, Any]:
@@ -73,8 +77,18 @@ def _authenticate(db: Database):  # type: ignore[no-untyped-def]
     return authenticate_user
 
 
+def _get_user(db: Database):  # type: ignore[no-untyped-def]
+    def get_user(user_id: Any) -> User | None:
+        # The device store keeps user ids as text.
+        if user_id is None or not str(user_id).isdigit():
+            return None
+        return db.session.get(User, int(str(user_id)))
+
+    return get_user
+
+
 def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
-                 audit: AuditLog) -> OAuth2Parts:
+                 audit: AuditLog, cache: Any) -> OAuth2Parts:
     store = SQLAlchemyStore(db.session, OAuth2Client, OAuth2Token, OAuth2AuthorizationCode,
                             User, authenticate_user=_authenticate(db), clock=settings.clock)
     classes = grant_classes(store)
@@ -112,6 +126,12 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
         server.register_grant(grant_map[name], extensions)
     server.register_endpoint(classes.revocation)
     server.register_endpoint(classes.introspection)
+    # The device flow (RFC 8628): polling pace and the user-code rate limit live in the
+    # cache, so they are shared between processes only with Redis.
+    devices = DeviceFlow(SQLDeviceStore(db.session_factory, DeviceCode), cache,
+                         query_client=store.query_client, get_user=_get_user(db),
+                         clock=settings.clock, verification_uri=settings.issuer + "/activate")
+    devices.register(server)
 
     validator = JWTAccessTokenValidator(settings.issuer, settings.audience, keys,
                                         clock=settings.clock)
@@ -129,4 +149,4 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
     require_oauth = ResourceProtector()
     require_oauth.register_token_validator(
         ServerTokenValidator(validator, realm=settings.issuer, clock=settings.clock))
-    return OAuth2Parts(server, require_oauth, store, generator, validator)
+    return OAuth2Parts(server, require_oauth, store, generator, validator, devices)

@@ -139,6 +139,39 @@ def authorize() -> Any:
     return server.create_authorization_response(grant_user=None)
 
 
+@bp.route("/activate", methods=["GET", "POST"])
+def activate() -> Any:
+    """Where a person enters a device's user code (RFC 8628 §3.3), then consents."""
+    user = current_user()
+    if user is None:
+        return _login_redirect()
+    flow = state().oauth2.devices
+    form = flask.request.form
+    user_code = (form.get("user_code") or flask.request.args.get("user_code") or "")[:32]
+    if flask.request.method == "GET":
+        return flask.render_template("activate.html", user_code=user_code)
+    where = {"remote_addr": flask.request.remote_addr, "session_key": f"user:{user.id}"}
+    audit = state().audit
+    try:
+        prompt = flow.lookup(user_code, **where)
+        client_id = prompt.credential.client_id
+        if "confirm" not in form:
+            return flask.render_template(
+                "consent.html", user=user, client_name=prompt.client.client_name or client_id,
+                redirect_host=None, scopes=list(prompt.scopes),
+                action=flask.url_for("pages.activate"), user_code=user_code)
+        if form.get("confirm") == "yes" and user.may_grant(" ".join(prompt.scopes)):
+            flow.approve(user_code, user, **where)
+            audit.record("device.approved", actor=user.username, client_id=client_id)
+            return flask.render_template("activate.html", done="approved")
+        flow.deny(user_code, **where)
+        audit.record("device.denied", actor=user.username, client_id=client_id)
+        return flask.render_template("activate.html", done="denied")
+    except OAuth2Error as error:
+        page = flask.render_template("activate.html", user_code="", error=error.description)
+        return page, error.status, dict(error.headers)
+
+
 @bp.route("/oauth1/authorize", methods=["GET", "POST"])
 def oauth1_authorize() -> Any:
     user = current_user()

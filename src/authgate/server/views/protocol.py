@@ -38,6 +38,20 @@ def introspect() -> flask.Response:
     return state().oauth2.server.create_endpoint_response("introspection")
 
 
+@bp.post("/oauth/device")
+def device_authorization() -> flask.Response:
+    """RFC 8628 §3.1-3.2, plus the links flask-oauth2-devices clients read."""
+    response = state().oauth2.server.create_endpoint_response("device_authorization")
+    if response.status_code == 200:
+        body = response.get_json()
+        issuer = state().settings.issuer
+        # TODO(issue 5, next increment): the legacy poll at /oauth/device/authorize.
+        body.update(authorize_link=issuer + "/oauth/device/authorize",
+                    activate_link=issuer + "/activate")
+        response.set_data(flask.json.dumps(body))
+    return response
+
+
 @bp.get("/.well-known/oauth-authorization-server")
 def metadata() -> flask.Response:
     server_state = state()
