@@ -1,0 +1,1 @@
+"""An API protected by authgate's JWT access tokens: ``python -m examples.resource_server``."""
