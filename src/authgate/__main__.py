@@ -2,4 +2,5 @@
 
 from authgate.server.cli import main
 
-main()
+if __name__ == "__main__":  # importing this module (e.g. to scan the package) runs nothing
+    main()
