@@ -9,10 +9,11 @@ import pytest
 PUBLIC = {
     "authgate.oauth2": [
         "AccessDeniedError", "AuthorizationServer", "BearerTokenGenerator",
-        "BearerTokenValidator", "ClientAuthMethod", "CodeChallenge", "Endpoint",
+        "BearerTokenValidator", "ClientAuthMethod", "ClientRegistrationEndpoint", "CodeChallenge",
+        "Endpoint",
         "GrantExtension", "InsufficientScopeError", "IntrospectionEndpoint",
         "InvalidClientError", "InvalidGrantError", "InvalidRequestError", "InvalidScopeError",
-        "InvalidTokenError", "MemoryStore", "OAuth2Error", "OAuth2Request",
+        "InvalidTokenError", "MemoryStore", "OAuth2Error", "OAuth2Request", "PrivateKeyJWT",
         "RevocationEndpoint", "ServerConfig", "UnauthorizedClientError",
         "UnsupportedGrantTypeError", "UnsupportedResponseTypeError",
         "create_s256_code_challenge", "create_server", "grant_classes", "grants",

@@ -6,9 +6,11 @@ This is the import map's target for Authlib's ``authlib.oauth2.*`` modules::
 """
 
 from authgate.core.oauth2 import grants
+from authgate.core.oauth2.client_assertion import PrivateKeyJWT
 from authgate.core.oauth2.client_auth import ClientAuthMethod
 from authgate.core.oauth2.config import ServerConfig
 from authgate.core.oauth2.endpoints import IntrospectionEndpoint, RevocationEndpoint
+from authgate.core.oauth2.endpoints.registration import ClientRegistrationEndpoint
 from authgate.core.oauth2.errors import (
     AccessDeniedError,
     InsufficientScopeError,
@@ -37,6 +39,7 @@ __all__ = [
     "BearerTokenGenerator",
     "BearerTokenValidator",
     "ClientAuthMethod",
+    "ClientRegistrationEndpoint",
     "CodeChallenge",
     "Endpoint",
     "GrantExtension",
@@ -50,6 +53,7 @@ __all__ = [
     "MemoryStore",
     "OAuth2Error",
     "OAuth2Request",
+    "PrivateKeyJWT",
     "RevocationEndpoint",
     "ServerConfig",
     "UnauthorizedClientError",

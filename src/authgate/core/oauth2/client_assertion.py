@@ -195,7 +195,8 @@ class PrivateKeyJWT:
     request was sent to is accepted, which suits development only (behind a
     proxy, or with a forged ``Host``, that URL is not ours to trust).
     ``max_lifetime`` bounds both ``exp - iat`` and how far ``exp`` may lie in
-    the future; ``leeway`` absorbs clock skew. Used ``jti`` values go to
+    the future (an hour by default, which common clients such as Authlib's
+    use; the used ``jti`` values are kept that long); ``leeway`` absorbs clock skew. Used ``jti`` values go to
     ``replay_cache`` (in memory by default: pass a shared cache when several
     processes serve the token endpoint).
     """
@@ -213,7 +214,7 @@ class PrivateKeyJWT:
         replay_cache: ReplayCache | None = None,
         jwks_cache: ClientJWKSCache | None = None,
         fetch: Fetch | None = None,
-        max_lifetime: int = 300,
+        max_lifetime: int = 3600,
         leeway: int = 30,
         clock: Callable[[], float] = time.time,
     ) -> None:
