@@ -196,7 +196,7 @@ class PrivateKeyJWT:
     proxy, or with a forged ``Host``, that URL is not ours to trust).
     ``max_lifetime`` bounds both ``exp - iat`` and how far ``exp`` may lie in
     the future (an hour by default, which common clients such as Authlib's
-    use; the used ``jti`` values are kept that long); ``leeway`` absorbs clock skew. Used ``jti`` values go to
+    use); ``leeway`` absorbs clock skew. Used ``jti`` values go to
     ``replay_cache`` (in memory by default: pass a shared cache when several
     processes serve the token endpoint).
     """
