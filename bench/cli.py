@@ -130,7 +130,8 @@ def run_start(start: Start, settings: measure.Settings, root: pathlib.Path
             log(f"  {workload}: {throughput}{result['rps']:,.0f} req/s, p50 "
                 f"{result['p50_ms']:.2f} ms, p99 {result['p99_ms']:.2f} ms, errors "
                 f"{result['errors']}, server {result['server_cpu_us_per_req']:,.0f} µs/req, "
-                f"driver {result['driver_cores']:.2f} / other {result['other_cores']:.2f} cores")
+                f"driver {result['driver_cores']:.2f} / db {result['database_cores']:.2f} / "
+                f"other {result['other_cores']:.2f} cores")
     finally:
         srv.stop()
         shutil.rmtree(srv.state_dir, ignore_errors=True)

@@ -1,15 +1,18 @@
 """gunicorn config for ``python -m bench --profile``: cProfile in every worker, dumped at exit.
 
 Sync workers answer requests on their main thread, so one profiler per
-worker sees every request. The files go to ``$BENCH_PROFILE_DIR``.
+worker sees every request; it starts once the app is loaded, so imports
+and the app factory stay out of it. The files go to ``$BENCH_PROFILE_DIR``.
 """
 
 import cProfile
 import os
+import time
 
 
-def post_fork(server, worker):
-    worker.bench_profile = cProfile.Profile()
+def post_worker_init(worker):
+    # CPU time, not wall time: waiting in accept() and other processes' load stay out.
+    worker.bench_profile = cProfile.Profile(time.process_time)
     worker.bench_profile.enable()
 
 

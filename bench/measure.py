@@ -39,13 +39,15 @@ def _window(server: RunningServer, before: procstat.Snapshot, after: procstat.Sn
     server_cpu = after.server - before.server
     harness = after.harness - before.harness
     busy = after.machine.busy - before.machine.busy
-    other = max(0.0, busy - server_cpu - driver_cpu - harness)
+    database = after.database - before.database
+    other = max(0.0, busy - server_cpu - driver_cpu - harness - database)
     return {
         "window_s": wall,
         "server_cpu_s": server_cpu,
         "server_cores": server_cpu / wall,
         "driver_cores": driver_cpu / wall,
         "harness_cores": harness / wall,
+        "database_cores": database / wall,
         "other_cores": other / wall,
         "machine_cores": busy / wall,
     }

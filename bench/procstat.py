@@ -1,8 +1,10 @@
 """CPU and memory from /proc: per process tree (gunicorn and its workers), and machine-wide.
 
 Times are seconds of CPU; the machine's busy time is every core's
-non-idle time, so ``busy - server - driver`` is what the rest of the
-machine (the harness, a noisy neighbour) took in the same window.
+non-idle time, so ``busy - server - driver - database`` is what the rest
+of the machine (a noisy neighbour) took in the same window. The database
+is every ``postgres`` process: other users of the same PostgreSQL count
+there too.
 """
 
 from __future__ import annotations
@@ -62,6 +64,22 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
+def named_cpu(name: str) -> float:
+    """CPU of every process whose command is ``name`` (the PostgreSQL server's backends)."""
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/comm") as f:
+                if f.read().strip() != name:
+                    continue
+        except OSError:
+            continue
+        total += process_cpu(int(entry))
+    return total
+
+
 @dataclass(frozen=True)
 class Machine:
     busy: float  # seconds of non-idle CPU summed over cores
@@ -84,6 +102,7 @@ class Snapshot:
     driver: float
     machine: Machine
     harness: float
+    database: float
 
     @staticmethod
     def take(server_pid: int, driver_pid: int | None) -> Snapshot:
@@ -92,4 +111,5 @@ class Snapshot:
             driver=process_cpu(driver_pid) if driver_pid else 0.0,
             machine=Machine.read(),
             harness=process_cpu(os.getpid()),
+            database=named_cpu("postgres"),
         )

@@ -7,7 +7,7 @@ from collections import defaultdict
 from typing import Any
 
 METRICS = ("rps", "flows_per_s", "p50_ms", "p99_ms", "errors", "server_cpu_us_per_req",
-           "server_cores", "driver_cores", "other_cores")
+           "server_cores", "driver_cores", "database_cores", "other_cores")
 
 #: The issue's goals: (workload, token format of authgate, compared with, minimum ratio).
 #: "reference:RS256" compares with the reference's RS256 row; "ceiling" with the ceiling
@@ -116,20 +116,22 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = [f"# authgate benchmark ({summary['started']})", "",
              f"Mode: {summary['mode']}; {summary['settings']['repetitions']} repetition(s), "
              f"{summary['settings']['duration']} s per workload after "
-             f"{summary['settings']['warmup']} s warm-up; gunicorn {summary['gunicorn']}, "
-             f"2 sync workers, loopback; figures are medians.", "",
+             f"{summary['settings']['warmup']} s warm-up; gunicorn with {summary['gunicorn']}; "
+             f"figures are medians.", "",
              "CPU columns are cores (CPU seconds per second of the window): the server's "
-             "process tree, the load driver, and everything else on the machine.", "",
+             "process tree, the load driver, every `postgres` process, and everything "
+             "else on the machine (other users: a noisy neighbour shows there).", "",
              "| workload | db | tokens | target | req/s | flows/s | p50 ms | p99 ms | errors "
-             "| server µs/req | server | driver | other |",
-             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| server µs/req | server | driver | postgres | other |",
+             "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         lines.append(
             f"| {r['workload']} | {r['db']} | {r['token_format']} | {r['target']} "
             f"| {_fmt(r['rps'])} | {_fmt(r['flows_per_s'])} | {_fmt(r['p50_ms'], 2)} "
             f"| {_fmt(r['p99_ms'], 2)} | {r['errors_total']} "
             f"| {_fmt(r['server_cpu_us_per_req'])} | {_fmt(r['server_cores'], 2)} "
-            f"| {_fmt(r['driver_cores'], 2)} | {_fmt(r['other_cores'], 2)} |")
+            f"| {_fmt(r['driver_cores'], 2)} | {_fmt(r['database_cores'], 2)} "
+            f"| {_fmt(r['other_cores'], 2)} |")
     lines += ["", "## Ratios and the issue's goals", "",
               "| workload | db | tokens | authgate/reference | authgate/ceiling | goals |",
               "|---|---|---|---:|---:|---|"]

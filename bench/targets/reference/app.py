@@ -83,6 +83,8 @@ class AuthorizationCode(db.Model, OAuth2AuthorizationCodeMixin):
 class Token(db.Model, OAuth2TokenMixin):
     __tablename__ = "oauth2_token"
     id = db.Column(db.Integer, primary_key=True)
+    # The mixin's String(255) is too short for RS256 JWTs, which PostgreSQL enforces.
+    access_token = db.Column(db.String(2048), unique=True, nullable=False)
     user_id = db.Column(db.Integer, db.ForeignKey("user.id", ondelete="CASCADE"))
     user = db.relationship("User")
 
@@ -311,6 +313,7 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
         return OAuth1Token.query.filter_by(client_id=client_id, oauth_token=oauth_token).first()
 
     def exists_nonce(nonce, timestamp, client_id, oauth_token):
+        timestamp = int(timestamp)  # Authlib passes the header's string
         q = OAuth1Nonce.query.filter_by(nonce=nonce, timestamp=timestamp,
                                         client_id=client_id, oauth_token=oauth_token)
         if q.first() is not None:
