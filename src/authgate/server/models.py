@@ -95,8 +95,15 @@ class User(Base):
             return False
 
     def may_grant(self, scope: str | None) -> bool:
-        """True if every scope asked for is among the user's access rights."""
-        return set((scope or "").split()) <= set(self.scope_list)
+        """True if every scope asked for is among the user's access rights.
+
+        An NMOS right with a level (``query:read``, ``query:write``) lets the
+        user grant the bare API scope ``query``; the token's ``x-nmos-query``
+        claim then carries only that level.
+        """
+        rights = set(self.scope_list)
+        rights |= {r.rpartition(":")[0] for r in rights if r.endswith((":read", ":write"))}
+        return set((scope or "").split()) <= rights
 
 
 def verify_dummy_password(password: str) -> None:
