@@ -78,8 +78,14 @@ def validate_redirect_uri(uri: str) -> str:
 
 
 def create_oauth2_client(name: str, grant_types: list[str], redirect_uris: list[str],
-                         scope: str, auth_method: str) -> dict[str, Any]:
-    """Register a client; returns its registration, with the secret (shown only now)."""
+                         scope: str, auth_method: str, *, client_uri: str = "",
+                         response_types: list[str] | None = None, owner_id: int | None = None,
+                         via: str = "cli") -> dict[str, Any]:
+    """Register a client; returns its registration, with the secret (shown only now).
+
+    ``owner_id`` is the user who registered it on the web page (their home page
+    lists it); ``response_types`` default to what the grants imply.
+    """
     settings = state().settings
     name = _check_name(name, "the client name")
     grants = list(dict.fromkeys(grant_types or DEFAULT_GRANT_TYPES))
@@ -96,13 +102,18 @@ def create_oauth2_client(name: str, grant_types: list[str], redirect_uris: list[
     unknown = [s for s in scopes if s not in settings.scopes]
     if unknown:
         raise ValueError(f"scopes not offered by this server: {', '.join(unknown)}")
-    response_types = [rt for grant, rt in (("authorization_code", "code"), ("implicit", "token"))
-                      if grant in grants]
+    implied = [rt for grant, rt in (("authorization_code", "code"), ("implicit", "token"))
+               if grant in grants]
+    if response_types is not None and set(response_types) != set(implied):
+        raise ValueError(f"the response types must be {' '.join(implied) or 'none'} "
+                         "for these grant types")
     metadata = {"client_name": name, "redirect_uris": redirects, "grant_types": grants,
-                "response_types": response_types, "scope": " ".join(scopes),
+                "response_types": implied, "scope": " ".join(scopes),
                 "token_endpoint_auth_method": auth_method}
+    if client_uri:
+        metadata["client_uri"] = client_uri
     client = OAuth2Client(client_id=secrets.token_urlsafe(18),
-                          client_id_issued_at=int(settings.clock()))
+                          client_id_issued_at=int(settings.clock()), user_id=owner_id)
     secret = None if auth_method == "none" else secrets.token_urlsafe(36)
     client.client_secret = secret
     client.set_client_metadata(metadata)
@@ -110,7 +121,7 @@ def create_oauth2_client(name: str, grant_types: list[str], redirect_uris: list[
     session.add(client)
     session.commit()
     state().audit.record("client.registered", client_id=client.client_id, grant_types=grants,
-                         via="cli")
+                         via=via)
     info: dict[str, Any] = {"client_id": client.client_id}
     if secret is not None:
         info["client_secret"] = secret
