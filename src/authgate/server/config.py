@@ -41,7 +41,12 @@ DEFAULTS: dict[str, Any] = {
     "AUTHGATE_TOKEN_LIFETIME": 3600,
     "AUTHGATE_KEY_RELOAD_INTERVAL": 60,
     "AUTHGATE_MIGRATE": True,
+    "AUTHGATE_ADVERTISE": False,
+    "AUTHGATE_ADVERTISE_PRIORITY": 100,
 }
+#: IS-10 scopes are the NMOS API names; the NMOS profile offers them unless told otherwise
+#: (and still ``profile email``, which the server's own ``/api/me`` needs).
+NMOS_SCOPES = "profile email registration query node connection events channelmapping"
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,8 @@ class Settings:
     token_lifetime: int
     key_reload_interval: float
     migrate: bool
+    advertise: bool = False
+    advertise_priority: int = 100
     clock: Callable[[], float] = time.time
     flask: Mapping[str, Any] = field(default_factory=dict)
 
@@ -150,9 +157,17 @@ def load_settings(config: Mapping[str, Any] | None, default_instance: Path) -> S
     elif audience_value:
         parts = [a.strip() for a in str(audience_value).split(",") if a.strip()]
         audience = parts[0] if len(parts) == 1 else parts
+    elif profile == "nmos":
+        from authgate.core.oauth2.nmos import default_audience
+
+        audience = default_audience(issuer)  # IS-10: every host of the issuer's domain
     else:
         audience = issuer
+    if profile == "nmos" and isinstance(audience, str):
+        audience = [audience]  # IS-10 tokens carry an aud array
     scopes = merged["AUTHGATE_SCOPES"]
+    if profile == "nmos" and scopes is DEFAULTS["AUTHGATE_SCOPES"]:  # not set anywhere
+        scopes = NMOS_SCOPES
     if isinstance(scopes, str):
         scopes = scopes.split()
     database_url = merged["AUTHGATE_DATABASE_URL"] or f"sqlite:///{instance / 'authgate.sqlite'}"
@@ -172,6 +187,8 @@ def load_settings(config: Mapping[str, Any] | None, default_instance: Path) -> S
         token_lifetime=int(merged["AUTHGATE_TOKEN_LIFETIME"]),
         key_reload_interval=float(merged["AUTHGATE_KEY_RELOAD_INTERVAL"]),
         migrate=_flag(merged["AUTHGATE_MIGRATE"]),
+        advertise=_flag(merged["AUTHGATE_ADVERTISE"]),
+        advertise_priority=int(merged["AUTHGATE_ADVERTISE_PRIORITY"]),
         clock=config.get("AUTHGATE_CLOCK") or time.time,
         flask=extra,
     )
