@@ -22,9 +22,9 @@ def _kids(server: Server) -> list[str]:
     return [k["kid"] for k in server.app.test_client().get("/certs").get_json()["keys"]]
 
 
-def _machine_token(server: Server, info: dict) -> str:
+def _machine_token(server: Server, info: dict, scope: str = "profile") -> str:
     answer = server.app.test_client().post("/oauth/token", headers=_basic(info), data={
-        "grant_type": "client_credentials", "scope": "profile"})
+        "grant_type": "client_credentials", "scope": scope})
     assert answer.status_code == 200, answer.get_data(as_text=True)
     return answer.get_json()["access_token"]
 
@@ -86,16 +86,19 @@ def test_nmos_profile_publishes_two_hours_before_signing(make_server) -> None:
     clock = FrozenClock(time.time())
     server = make_server(AUTHGATE_CLOCK=clock, AUTHGATE_PROFILE="nmos",
                          AUTHGATE_JWT_ALG="RS512")
-    info = server.client("m", grant_types=("client_credentials",), redirect_uris=())
+    # IS-10: client credentials only for the registration and events APIs.
+    info = server.client("m", grant_types=("client_credentials",), redirect_uris=(),
+                         scope="registration")
     (old_kid,) = _kids(server)
     with server.app.app_context():
         new_key, _ = admin.rotate_signing_keys()
     assert new_key.not_before == pytest.approx(clock() + 7200)
     assert set(_kids(server)) == {old_kid, new_key.kid}
-    assert _header_kid(_machine_token(server, info)) == old_kid
+    assert _header_kid(_machine_token(server, info, "registration")) == old_kid
     clock.advance(7200)
     server.state.keys.reload()
-    token = _machine_token(server, info)
+    token = _machine_token(server, info, "registration")
     assert _header_kid(token) == new_key.kid
-    assert JWTAccessTokenValidator(ISSUER, ISSUER, server.state.keys,
+    # The NMOS aud is the issuer's host (an IP address has no domain to widen to).
+    assert JWTAccessTokenValidator(ISSUER, "127.0.0.1", server.state.keys,
                                    clock=clock).validate(token)

@@ -29,6 +29,13 @@ PUBLIC_MODULES = {
     "authgate.core.oauth2.jwt",
     "authgate.core.oauth2.jwt_bearer",
     "authgate.core.oauth2.device",
+    # docs/nmos.md: the IS-10 rules (claims, audience, client-credentials scopes).
+    "authgate.core.oauth2.nmos",
+    # docs/registration.md: InvalidClientMetadataError, for a profile's registration policy.
+    "authgate.core.oauth2.errors",
+    # The Flask glue's request/response conversion, for endpoints the Flask face has no
+    # method for (the legacy device poll).
+    "authgate.flask.http",
 }
 # ``from authgate.sqla import oauth1`` and the like name a public module as an attribute.
 PUBLIC_PACKAGES = {"authgate.sqla", "authgate.cache", "authgate.flask"}

@@ -1,27 +1,54 @@
-"""The audit log: one row per authorization, issue, refresh, registration and key change.
+"""The audit log: sign-ins, authorizations, registrations, token issues, refreshes, revocations.
 
-Rows are written in their own short Session, so an audit entry never rides on
-(or is rolled back with) the request's unit of work. ``detail`` must never
-hold a secret: callers pass names, ids, scopes and grant types only.
+Every event goes two ways: a row of the ``audit_event`` table (what the home
+page and an operator's queries read) and one JSON line on the
+``authgate.audit`` logger (what a log shipper forwards to a SIEM). Rows are
+written in their own short Session, so an audit entry never rides on (or is
+rolled back with) the request's unit of work.
+
+Nothing secret is ever written: callers pass names, ids, scopes and grant
+types, and :func:`redact` drops any detail whose name says it could be a
+credential, as a second line of defence against a careless caller.
+
+Event kinds in use: ``user.login`` / ``user.login_failed`` (pages, through
+:meth:`AuditLog.sign_in`), ``authorization.granted`` / ``.denied`` /
+``.refused`` (consent), ``authorization.code_issued``, ``client.registered``,
+``token.issued``, ``token.refreshed``, ``token.revoked``, ``keys.rotated``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from authgate.server.models import AuditEvent
 
-__all__ = ["AuditLog"]
+__all__ = ["AUDIT_LOGGER", "AuditLog", "redact"]
 
 log = logging.getLogger(__name__)
+AUDIT_LOGGER = "authgate.audit"
+audit_lines = logging.getLogger(AUDIT_LOGGER)
+
+#: Detail names that never reach the log, whatever their value.
+SECRET_NAMES = ("secret", "password", "assertion", "verifier", "credential", "cookie",
+                "authorization")
+SECRET_EXACT = frozenset({"token", "access_token", "refresh_token", "code", "device_code",
+                          "user_code", "id_token", "initial_access_token", "jwt"})
+
+
+def redact(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """``detail`` without anything whose name marks it as a credential."""
+    return {k: v for k, v in detail.items()
+            if k.lower() not in SECRET_EXACT and not any(s in k.lower() for s in SECRET_NAMES)}
 
 
 class AuditLog:
+    """Writes events; ``record`` for any kind, ``sign_in`` for the pages' sign-in form."""
+
     def __init__(self, session_factory: Callable[[], Session], clock: Callable[[], float]
                  ) -> None:
         self._session_factory = session_factory
@@ -29,8 +56,27 @@ class AuditLog:
 
     def record(self, kind: str, *, actor: str | None = None, client_id: str | None = None,
                **detail: Any) -> None:
+        at = self._clock()
+        clean = redact(detail)
         with self._session_factory() as session:
-            session.add(AuditEvent(at=self._clock(), kind=kind, actor=actor,
-                                   client_id=client_id, detail=json.dumps(detail, default=str)))
+            session.add(AuditEvent(at=at, kind=kind[:40], actor=_cut(actor, 120),
+                                   client_id=_cut(client_id, 48),
+                                   detail=json.dumps(clean, default=str)))
             session.commit()
-        log.info("audit %s actor=%s client=%s", kind, actor, client_id)
+        audit_lines.info(json.dumps({"at": round(at, 3), "event": kind, "actor": actor,
+                                     "client_id": client_id, **clean},
+                                    default=str, sort_keys=True))
+
+    def sign_in(self, username: str, *, success: bool, remote_addr: str | None,
+                method: str = "password") -> None:
+        """A sign-in attempt, for the pages: never pass the password, only the outcome.
+
+        A failed attempt names the username as typed (cut to 80 characters), so
+        a guessing campaign against one account shows up in the log.
+        """
+        self.record("user.login" if success else "user.login_failed",
+                    actor=username[:80], remote_addr=remote_addr, method=method)
+
+
+def _cut(value: str | None, limit: int) -> str | None:
+    return None if value is None else str(value)[:limit]

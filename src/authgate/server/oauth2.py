@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import select
 
 from authgate.core.oauth2.device import DeviceFlow
-from authgate.core.oauth2.jwt import JWTAccessTokenGenerator, JWTAccessTokenValidator
+from authgate.core.oauth2.jwt import JWTAccessTokenGenerator, JWTAccessTokenValidator, TokenContext
 from authgate.core.oauth2.jwt_bearer import JWTBearerTokenValidator, JWTToken
+from authgate.core.oauth2.nmos import check_client_credentials_scope, make_get_extra_claims
 from authgate.flask.oauth2 import AuthorizationServer, ResourceProtector
 from authgate.oauth2 import CodeChallenge, InvalidScopeError, OAuth2Request, grant_classes
 from authgate.server.audit import AuditLog
@@ -32,6 +33,8 @@ from authgate.server.models import (
     User,
     verify_dummy_password,
 )
+from authgate.server.ratelimit import AuthFailureLimiter
+from authgate.server.registration import ServerRegistration, build_private_key_jwt
 from authgate.sqla.device import SQLDeviceStore
 from authgate.sqla.oauth2 import SQLAlchemyStore
 
@@ -50,6 +53,7 @@ class OAuth2Parts:
     generator: JWTAccessTokenGenerator
     validator: JWTAccessTokenValidator
     devices: DeviceFlow
+    auth_limiter: AuthFailureLimiter
 
 
 def flask_settings(settings: Settings, generator: JWTAccessTokenGenerator) -> dict[str, Any]:
@@ -87,11 +91,17 @@ def _get_user(db: Database):  # type: ignore[no-untyped-def]
     return get_user
 
 
+def _access_rights(ctx: TokenContext) -> str | None:
+    """The NMOS rights of the user a token speaks for (``create-user --scope``, sign-up)."""
+    return getattr(ctx.user, "scopes", None)
+
+
 def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
                  audit: AuditLog, cache: Any) -> OAuth2Parts:
     store = SQLAlchemyStore(db.session, OAuth2Client, OAuth2Token, OAuth2AuthorizationCode,
                             User, authenticate_user=_authenticate(db), clock=settings.clock)
     classes = grant_classes(store)
+    grant_map = _audited_grants(classes, settings, audit)
 
     class PasswordGrant(classes.password):  # type: ignore[name-defined,misc]
         """The password grant, limited to the access rights the user may grant."""
@@ -104,34 +114,40 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
 
     def save_token(token: dict[str, Any], request: OAuth2Request) -> Any:
         record = store.save_token(token, request)
-        user = request.user
-        audit.record("token.issued", actor=getattr(user, "username", None),
-                     client_id=request.client.get_client_id(),
-                     grant_type=request.grant_type or "implicit", scope=token.get("scope"))
+        grant_type = request.grant_type or "implicit"
+        audit.record("token.refreshed" if grant_type == "refresh_token" else "token.issued",
+                     actor=getattr(request.user, "username", None),
+                     client_id=request.client.get_client_id(), grant_type=grant_type,
+                     scope=token.get("scope"), auth_method=request.auth_method,
+                     refresh_token_issued="refresh_token" in token)
         return record
 
+    # IS-10: x-nmos-<api> claims from the user's rights, for the granted scope only.
+    extra_claims = make_get_extra_claims(_access_rights) if settings.nmos else None
     generator = JWTAccessTokenGenerator(settings.issuer, keys, default_audience=settings.audience,
-                                        clock=settings.clock,
+                                        clock=settings.clock, get_extra_claims=extra_claims,
                                         expires_in=settings.token_lifetime)
     app.config.update(flask_settings(settings, generator))
     server = AuthorizationServer(query_client=store.query_client, save_token=save_token,
                                  revoke_token_family=store.revoke_token_family)
     server.init_app(app)
-    grant_map = {"authorization_code": classes.authorization_code, "implicit": classes.implicit,
-                 "password": PasswordGrant, "client_credentials": classes.client_credentials,
-                 "refresh_token": classes.refresh_token}
+    grant_map["password"] = PasswordGrant
     for name in NMOS_GRANTS if settings.nmos else GRANTS:
         extensions = [CodeChallenge(required=settings.nmos, allow_plain=False)] \
             if name == "authorization_code" else []
         server.register_grant(grant_map[name], extensions)
-    server.register_endpoint(classes.revocation)
+    server.register_endpoint(grant_map["revocation"])
     server.register_endpoint(classes.introspection)
+    # RFC 7523 at the token, revocation and introspection endpoints (they all take it).
+    server.register_client_auth_method(build_private_key_jwt(settings, cache))
     # The device flow (RFC 8628): polling pace and the user-code rate limit live in the
     # cache, so they are shared between processes only with Redis.
     devices = DeviceFlow(SQLDeviceStore(db.session_factory, DeviceCode), cache,
                          query_client=store.query_client, get_user=_get_user(db),
                          clock=settings.clock, verification_uri=settings.issuer + "/activate")
     devices.register(server)
+    # After every grant: registration offers what the token endpoint serves.
+    server.register_endpoint(ServerRegistration(server.core, settings, db, audit))
 
     validator = JWTAccessTokenValidator(settings.issuer, settings.audience, keys,
                                         clock=settings.clock)
@@ -149,4 +165,34 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
     require_oauth = ResourceProtector()
     require_oauth.register_token_validator(
         ServerTokenValidator(validator, realm=settings.issuer, clock=settings.clock))
-    return OAuth2Parts(server, require_oauth, store, generator, validator, devices)
+    limiter = AuthFailureLimiter(cache, settings.clock)
+    return OAuth2Parts(server, require_oauth, store, generator, validator, devices, limiter)
+
+
+def _audited_grants(classes: Any, settings: Settings, audit: AuditLog) -> dict[str, Any]:
+    """The stored grant classes, with the audit events and IS-10 rules the server adds."""
+
+    class AuthorizationCodeGrant(classes.authorization_code):  # type: ignore[name-defined,misc]
+        def save_authorization_code(self, code: str, request: OAuth2Request) -> Any:
+            saved = super().save_authorization_code(code, request)
+            audit.record("authorization.code_issued",
+                         actor=getattr(request.user, "username", None),
+                         client_id=request.client.get_client_id(), scope=request.scope,
+                         pkce=bool(request.data.get("code_challenge")))
+            return saved
+
+    class ClientCredentialsGrant(classes.client_credentials):  # type: ignore[name-defined,misc]
+        def validate_token_request(self) -> None:
+            super().validate_token_request()
+            if settings.nmos:  # IS-10: Nodes reach only the registration and events APIs
+                check_client_credentials_scope(self.request.scope)
+
+    class RevocationEndpoint(classes.revocation):  # type: ignore[name-defined,misc]
+        def revoke_token(self, token: Any, request: OAuth2Request) -> None:
+            super().revoke_token(token, request)
+            audit.record("token.revoked", client_id=request.client.get_client_id(),
+                         hint=request.data.get("token_type_hint"))
+
+    return {"authorization_code": AuthorizationCodeGrant, "implicit": classes.implicit,
+            "password": classes.password, "client_credentials": ClientCredentialsGrant,
+            "refresh_token": classes.refresh_token, "revocation": RevocationEndpoint}

@@ -7,12 +7,17 @@ request to the library and returns what it answers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import flask
 from sqlalchemy import select
 
+from authgate.flask.http import to_core_request, to_flask_response
 from authgate.flask.oauth1 import OAuth1Error, current_credential
 from authgate.server.app import state
+from authgate.server.legacy_devices import legacy_poll
 from authgate.server.models import User
+from authgate.server.ratelimit import client_id_from_request, is_auth_failure, too_many
 
 __all__ = ["bp"]
 
@@ -23,9 +28,23 @@ bp = flask.Blueprint("protocol", __name__)
 JWKS_MAX_AGE = 60
 
 
+def _limited(answer: Callable[[], flask.Response]) -> flask.Response:
+    """Run a client-authenticating endpoint under the failed-authentication limit."""
+    limiter = state().oauth2.auth_limiter
+    request = flask.request
+    client_id = client_id_from_request(request)
+    wait = limiter.retry_after(client_id, request.remote_addr)
+    if wait is not None:
+        return too_many(wait)
+    response = answer()
+    if is_auth_failure(response):
+        limiter.record_failure(client_id, request.remote_addr)
+    return response
+
+
 @bp.post("/oauth/token")
 def token() -> flask.Response:
-    return state().oauth2.server.create_token_response()
+    return _limited(state().oauth2.server.create_token_response)
 
 
 @bp.post("/oauth/revoke")
@@ -45,11 +64,28 @@ def device_authorization() -> flask.Response:
     if response.status_code == 200:
         body = response.get_json()
         issuer = state().settings.issuer
-        # TODO(issue 5, next increment): the legacy poll at /oauth/device/authorize.
         body.update(authorize_link=issuer + "/oauth/device/authorize",
                     activate_link=issuer + "/activate")
         response.set_data(flask.json.dumps(body))
     return response
+
+
+@bp.post("/oauth/device/authorize")
+def device_legacy_poll() -> flask.Response:
+    """The flask-oauth2-devices poll, answered by the same device engine as /oauth/token."""
+    oauth2 = state().oauth2
+
+    def answer() -> flask.Response:
+        return to_flask_response(legacy_poll(oauth2.server.core, oauth2.devices,
+                                             to_core_request()))
+
+    return _limited(answer)
+
+
+@bp.post("/oauth/register")
+def register() -> flask.Response:
+    """RFC 7591: open for code-grant clients; other grants need an initial access token."""
+    return state().oauth2.server.create_endpoint_response("registration")
 
 
 @bp.get("/.well-known/oauth-authorization-server")
