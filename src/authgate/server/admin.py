@@ -80,7 +80,8 @@ def validate_redirect_uri(uri: str) -> str:
 def create_oauth2_client(name: str, grant_types: list[str], redirect_uris: list[str],
                          scope: str, auth_method: str, *, client_uri: str = "",
                          response_types: list[str] | None = None, owner_id: int | None = None,
-                         via: str = "cli") -> dict[str, Any]:
+                         via: str = "cli", keys: dict[str, Any] | None = None
+                         ) -> dict[str, Any]:
     """Register a client; returns its registration, with the secret (shown only now).
 
     ``owner_id`` is the user who registered it on the web page (their home page
@@ -112,9 +113,13 @@ def create_oauth2_client(name: str, grant_types: list[str], redirect_uris: list[
                 "token_endpoint_auth_method": auth_method}
     if client_uri:
         metadata["client_uri"] = client_uri
+    if auth_method == "private_key_jwt":  # RFC 7523: the client's public keys, no secret
+        if not keys:
+            raise ValueError("private_key_jwt needs --jwks FILE or --jwks-uri")
+        metadata.update(keys)
     client = OAuth2Client(client_id=secrets.token_urlsafe(18),
                           client_id_issued_at=int(settings.clock()), user_id=owner_id)
-    secret = None if auth_method == "none" else secrets.token_urlsafe(36)
+    secret = None if auth_method in ("none", "private_key_jwt") else secrets.token_urlsafe(36)
     client.client_secret = secret
     client.set_client_metadata(metadata)
     session = state().db.session
