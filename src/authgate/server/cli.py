@@ -20,7 +20,7 @@ __all__ = ["cli", "main"]
 
 GRANT_TYPES = ("authorization_code", "implicit", "password", "client_credentials",
                "refresh_token", "urn:ietf:params:oauth:grant-type:device_code")
-AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "none", "private_key_jwt")
 
 
 def _app() -> Any:
@@ -75,14 +75,29 @@ def create_user(name: str, password_stdin: bool, scopes: tuple[str, ...]) -> Non
 @click.option("--scope", default="profile", show_default=True)
 @click.option("--auth-method", default="client_secret_basic", show_default=True,
               type=click.Choice(AUTH_METHODS))
+@click.option("--jwks", "jwks_file", type=click.File("r"), default=None,
+              help="The client's public keys (a JWKS file), for private_key_jwt.")
+@click.option("--jwks-uri", default=None, help="Where the client publishes its JWKS (https).")
 @click.option("--json", "as_json", is_flag=True)
 def create_client(name: str, grant_types: tuple[str, ...], redirect_uris: tuple[str, ...],
-                  scope: str, auth_method: str, as_json: bool) -> None:
+                  scope: str, auth_method: str, jwks_file: Any, jwks_uri: str | None,
+                  as_json: bool) -> None:
     """Register an OAuth 2 client (authorization_code + refresh_token by default)."""
+    from authgate.server.registration import client_key_metadata
+
+    keys = None
+    try:
+        if auth_method == "private_key_jwt":
+            jwks = json.load(jwks_file) if jwks_file is not None else None
+            keys = client_key_metadata(jwks, jwks_uri)
+        elif jwks_file is not None or jwks_uri is not None:
+            raise ValueError("--jwks and --jwks-uri go with --auth-method private_key_jwt")
+    except ValueError as exc:  # json.JSONDecodeError is one too
+        raise click.ClickException(str(exc)) from None
     with _app().app_context():
         try:
             info = admin.create_oauth2_client(name, list(grant_types), list(redirect_uris),
-                                              scope, auth_method)
+                                              scope, auth_method, keys=keys)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from None
     _print(info, as_json)

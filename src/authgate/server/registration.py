@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from authgate.core.http import Request
 from authgate.core.oauth2.errors import InvalidClientMetadataError
+from authgate.core.oauth2.jwt import jwk_thumbprint, verification_key_from_jwk
 from authgate.core.oauth2.nmos import client_credentials_scope_allowed
 from authgate.oauth2 import ClientRegistrationEndpoint, PrivateKeyJWT
 from authgate.server.audit import AuditLog
@@ -35,6 +36,7 @@ __all__ = [
     "ServerRegistration",
     "bearer_credential",
     "build_private_key_jwt",
+    "client_key_metadata",
 ]
 
 #: IS-10 wants client_ids of at least 20 characters; 24 is the library's default anyway.
@@ -42,6 +44,8 @@ NMOS_CLIENT_ID_LENGTH = 24
 #: What the server puts in its own columns; the rest of the metadata goes to the JSON column.
 SERVER_FIELDS = frozenset({"client_id", "client_secret", "client_id_issued_at",
                            "client_secret_expires_at"})
+#: Members only a private or symmetric JWK has; such a key is never registered.
+PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 #: IS-10 §4.3 refuses these two grants outright, with or without an initial token.
 NMOS_REFUSED_GRANTS = frozenset({"implicit", "password"})
 
@@ -51,6 +55,32 @@ def bearer_credential(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     value = value.strip()
     return value if scheme.lower() == "bearer" and value and len(value) <= 512 else None
+
+
+def client_key_metadata(jwks: Any = None, jwks_uri: str | None = None) -> dict[str, Any]:
+    """``jwks`` or ``jwks_uri`` for a ``private_key_jwt`` client made by the CLI.
+
+    The same rules as RFC 7591 registration: exactly one of them, public
+    signature keys only (a private key given by mistake is refused, not
+    stored), and an https ``jwks_uri``. Raises ``ValueError`` for the operator.
+    """
+    if (jwks is None) == (jwks_uri is None):
+        raise ValueError("private_key_jwt needs exactly one of --jwks FILE and --jwks-uri")
+    if jwks_uri is not None:
+        if not jwks_uri.startswith("https://") or "#" in jwks_uri or len(jwks_uri) > 2048:
+            raise ValueError("--jwks-uri must be an https URL without a fragment")
+        return {"jwks_uri": jwks_uri}
+    keys = jwks.get("keys") if isinstance(jwks, dict) else None
+    if not isinstance(keys, list) or not 0 < len(keys) <= 10:
+        raise ValueError("the JWKS needs a 'keys' list of 1 to 10 public keys")
+    for key in keys:
+        if not isinstance(key, dict) or PRIVATE_JWK_MEMBERS.intersection(key):
+            raise ValueError("the JWKS holds a private key: register the public half only")
+        try:
+            verification_key_from_jwk({**key, "kid": key.get("kid") or jwk_thumbprint(key)})
+        except (ValueError, TypeError, KeyError):
+            raise ValueError("the JWKS holds a key that is not a public signature key") from None
+    return {"jwks": {"keys": keys}}
 
 
 def build_private_key_jwt(settings: Settings, cache: Any) -> PrivateKeyJWT:
