@@ -41,11 +41,12 @@ def serve(host: str, port: int, workers: int) -> None:
     from authgate.server.serve import run
 
     app = create_app()  # first start: schema, secret key and signing key, once, here
-    issuer = state(app).settings.issuer
+    settings = state(app).settings
+    issuer = settings.issuer
     state(app).db.dispose()
     click.echo(f"authgate serving on http://{host}:{port}/ (issuer {issuer}); "
                f"metadata at {issuer}/.well-known/oauth-authorization-server")
-    run(host, port, workers)
+    run(host, port, workers, settings)
 
 
 @cli.command("create-user")
