@@ -114,5 +114,5 @@ def revoke() -> Any:
     if kind not in ("oauth2", "oauth1") or not revoke_authorization(user, kind, client_id):
         return error_page("not_found", "You have not authorized this application.", 404)
     state().audit.record("authorization.revoked", actor=user.username, client_id=client_id,
-                         kind=kind)
+                         protocol=kind)
     return flask.redirect(flask.url_for("pages.home", revoked=client_id), 303)
