@@ -91,9 +91,19 @@ def _get_user(db: Database):  # type: ignore[no-untyped-def]
     return get_user
 
 
-def _access_rights(ctx: TokenContext) -> str | None:
-    """The NMOS rights of the user a token speaks for (``create-user --scope``, sign-up)."""
-    return getattr(ctx.user, "scopes", None)
+def _access_rights(db: Database):  # type: ignore[no-untyped-def]
+    get_user = _get_user(db)
+
+    def rights_of(ctx: TokenContext) -> str | None:
+        """The NMOS rights of the user a token speaks for (``create-user --scope``, sign-up).
+
+        ``ctx.user`` should carry the user, but the library's BearerTokenGenerator
+        passes only ``user_id`` to a JWT generator, so the user is loaded by id.
+        """
+        user = ctx.user if ctx.user is not None else get_user(ctx.user_id)
+        return getattr(user, "scopes", None)
+
+    return rights_of
 
 
 def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
@@ -123,7 +133,7 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
         return record
 
     # IS-10: x-nmos-<api> claims from the user's rights, for the granted scope only.
-    extra_claims = make_get_extra_claims(_access_rights) if settings.nmos else None
+    extra_claims = make_get_extra_claims(_access_rights(db)) if settings.nmos else None
     generator = JWTAccessTokenGenerator(settings.issuer, keys, default_audience=settings.audience,
                                         clock=settings.clock, get_extra_claims=extra_claims,
                                         expires_in=settings.token_lifetime)
