@@ -78,8 +78,8 @@ def test_sign_up_register_consent_device_and_revoke(page: Any, live: Live,
     assert query["state"] == [state] and "code" in query
     token = oauth.fetch_token(base + "/oauth/token", authorization_response=landed[-1],
                               client_secret=secret, include_client_id=False)
-    me = requests.get(base + "/api/me", headers={"Authorization": "Bearer " + token["access_token"]},
-                      timeout=5)
+    bearer = {"Authorization": "Bearer " + token["access_token"]}
+    me = requests.get(base + "/api/me", headers=bearer, timeout=5)
     assert me.status_code == 200 and me.json()["username"] == "alice"
 
     # The device flow: the device asks, the person types the user code.
