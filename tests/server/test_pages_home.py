@@ -155,3 +155,13 @@ def test_the_stylesheet_is_served_and_cacheable(server: Server) -> None:
     assert answer.status_code == 200 and answer.mimetype == "text/css"
     assert answer.headers.get("Cache-Control") != "no-store"
     answer.close()
+
+
+def test_unknown_paths_and_methods_get_an_error_page_or_json(server: Server) -> None:
+    web = server.app.test_client()
+    answer = web.get("/nowhere")
+    assert answer.status_code == 404 and "There is no such page" in answer.get_data(True)
+    answer = web.get("/nowhere", headers={"Accept": "application/json"})
+    assert answer.status_code == 404 and answer.get_json()["error"] == "not_found"
+    answer = web.put("/login")
+    assert answer.status_code == 405 and "GET" in answer.headers["Allow"]

@@ -15,6 +15,7 @@ from typing import Any, TypeVar, cast
 
 import flask
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 
 from authgate.server.app import state
 from authgate.server.models import User
@@ -93,6 +94,25 @@ def _isotime(seconds: float) -> str:
 @bp.app_template_filter("humantime")
 def _humantime(seconds: float) -> str:
     return time.strftime("%d %b %Y, %H:%M UTC", time.gmtime(seconds))
+
+
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _http_error(error: HTTPException) -> flask.Response:
+    """People get a page; programs that ask for JSON get the OAuth error shape."""
+    status = error.code or 500
+    code = "not_found" if status == 404 else "method_not_allowed"
+    accept = flask.request.accept_mimetypes
+    if accept.best_match(["text/html", "application/json"]) == "application/json":
+        response = flask.jsonify(error=code, error_description=error.description)
+        response.status_code = status
+    else:
+        response = error_page(code, "There is no such page here." if status == 404
+                              else "This page does not take that kind of request.", status)
+    allow = dict(error.get_headers()).get("Allow")
+    if allow:
+        response.headers["Allow"] = allow
+    return response
 
 
 @bp.errorhandler(CSRFError)
