@@ -237,3 +237,18 @@ def test_logout_needs_post_with_csrf(server: Server) -> None:
     answer = web.post("/logout", data={"csrf_token": csrf_of(html)})
     assert answer.status_code == 303 and "user_id" not in _session(web)
     assert web.get("/logout").status_code == 302
+
+
+def test_sign_ins_are_audited_without_the_password(server: Server) -> None:
+    server.user()
+    web = server.app.test_client()
+    token = csrf_of(_page(web, "/login"))
+    web.post("/login", data={"username": "alice", "password": "wrong-guess-1",
+                             "csrf_token": token})
+    server.login(web)
+    with server.state.db.session_factory() as session:
+        kinds = [e.kind for e in session.query(AuditEvent).order_by(AuditEvent.id)
+                 if e.kind.startswith("user.login")]
+        details = " ".join(e.detail for e in session.query(AuditEvent))
+    assert kinds == ["user.login_failed", "user.login"]
+    assert "wrong-guess-1" not in details and PASSWORD not in details

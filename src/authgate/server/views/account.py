@@ -147,11 +147,12 @@ def login() -> Any:
     if user is None or not user.check_password(password):
         limiter.hit(LOGIN_PER_ADDRESS, address)
         limiter.hit(LOGIN_PER_USERNAME, key)
+        state().audit.sign_in(username, success=False, remote_addr=address)
         page = flask.render_template("login.html", next=next_url, username=username,
                                      error="Wrong username or password.")
         return page, 401
     start_session(user)
-    state().audit.record("user.login", actor=user.username)
+    state().audit.sign_in(user.username, success=True, remote_addr=address)
     return flask.redirect(safe_next(next_url), 303)
 
 
