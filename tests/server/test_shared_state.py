@@ -45,7 +45,7 @@ def _running(command: list[str], env: dict, base: str, log_path: Path) -> Iterat
                 try:
                     if requests.get(base + "/health/ready", timeout=1).status_code == 200:
                         break
-                except requests.ConnectionError:
+                except requests.RequestException:  # not up yet, or a worker still booting
                     pass
                 if process.poll() is not None:
                     break

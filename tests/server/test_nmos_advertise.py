@@ -1,0 +1,47 @@
+"""``authgate serve`` with AUTHGATE_ADVERTISE=1: one _nmos-auth._tcp service, from the arbiter."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from tests.conftest import free_port
+from tests.resource_server.test_advertise import (  # noqa: F401 - fixtures
+    _Seen,
+    browser_zc,
+    loopback_multicast,
+)
+from tests.server.test_shared_state import _running
+
+from authgate.server.nmos import SERVICE_TYPE, Advertiser
+
+zeroconf = pytest.importorskip("zeroconf")
+BIN = Path(sys.executable).parent
+
+
+def test_serve_advertises_once_and_says_goodbye(tmp_path: Path, loopback_multicast: None,  # noqa: F811
+                                                browser_zc: object) -> None:  # noqa: F811
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "AUTHGATE_INSTANCE_PATH": str(tmp_path / "instance"),
+           "AUTHGATE_DATABASE_URL": f"sqlite:///{tmp_path / 'a.sqlite'}",
+           "AUTHGATE_ISSUER": base, "AUTHGATE_PROFILE": "nmos", "AUTHGATE_ADVERTISE": "1",
+           "AUTHGATE_ADVERTISE_PRIORITY": "7"}
+    full_name = f"{Advertiser.for_issuer(base).name}.{SERVICE_TYPE}"
+    seen = _Seen(full_name)
+    browser = zeroconf.ServiceBrowser(browser_zc, SERVICE_TYPE, listener=seen)
+    try:
+        with _running([str(BIN / "authgate"), "serve", "--port", str(port), "--workers", "2"],
+                      env, base, tmp_path / "serve.log"):
+            assert seen.added.wait(10), (tmp_path / "serve.log").read_text()
+            info = browser_zc.get_service_info(SERVICE_TYPE, full_name, timeout=5000)
+            assert info is not None and info.port == port
+            assert info.decoded_properties == {
+                "api_proto": "http", "api_ver": "v1.0", "pri": "7", "api_auth": "false"}
+            # Two workers, one advertisement: no renamed duplicates ("... (2)").
+            assert "(2)" not in (tmp_path / "serve.log").read_text()
+        assert seen.removed.wait(10), "no goodbye after the server stopped"
+    finally:
+        browser.cancel()
