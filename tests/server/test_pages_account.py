@@ -191,7 +191,7 @@ def test_failed_logins_are_limited_per_username(make_server) -> None:
 
 
 def test_failed_logins_are_limited_per_address(make_server) -> None:
-    server = make_server()
+    server = make_server(AUTHGATE_CLOCK=FrozenClock(time.time()))  # no window ends mid-test
     server.user()
     web = server.app.test_client()
     token = csrf_of(_page(web, "/login"))
