@@ -85,3 +85,25 @@ def test_revocation_hook_and_tampering(setup):
     revoked.add(pyjwt.decode(body["access_token"], options={"verify_signature": False})["jti"])
     with pytest.raises(InvalidTokenError):
         api(protector, body["access_token"])
+
+
+def test_extra_claims_see_the_client_and_the_user(clock):
+    seen = []
+
+    def extra(ctx):
+        seen.append((ctx.client, ctx.user))
+        return {"x-user": ctx.user.username if ctx.user else None}
+
+    keys = KeySet([SigningKey.generate("ES256", created_at=clock() - 1, not_before=clock() - 1)])
+    store = MemoryStore(clock=clock)
+    generator = JWTAccessTokenGenerator(ISSUER, keys, clock=clock, get_extra_claims=extra)
+    server = create_server(store, ServerConfig(issuer=ISSUER, clock=clock),
+                           token_generator=BearerTokenGenerator(generator))
+    client, secret = store.add_client(client_id="app", grant_types=["password"],
+                                      scope="profile")
+    alice = store.add_user("alice", "pw")
+    resp = server.create_token_response(Request.build(
+        "POST", ISSUER + "/oauth/token", headers=basic("app", secret),
+        form={"grant_type": "password", "username": "alice", "password": "pw"}))
+    claims = pyjwt.decode(resp.json()["access_token"], options={"verify_signature": False})
+    assert claims["x-user"] == "alice" and seen == [(client, alice)]

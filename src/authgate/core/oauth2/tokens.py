@@ -68,6 +68,7 @@ class BearerTokenGenerator:
             access_token = generator.generate(
                 client_id=client_id_of(client), grant_type=grant_type,
                 user_id=user_id_of(user), scope=scope, expires_in=lifetime,
+                client=client, user=user,
             )
         else:
             access_token = generator(client, grant_type, user, scope)
