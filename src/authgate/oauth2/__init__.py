@@ -10,12 +10,14 @@ from authgate.core.oauth2.client_assertion import PrivateKeyJWT
 from authgate.core.oauth2.client_auth import ClientAuthMethod
 from authgate.core.oauth2.config import ServerConfig
 from authgate.core.oauth2.endpoints import IntrospectionEndpoint, RevocationEndpoint
-from authgate.core.oauth2.endpoints.registration import ClientRegistrationEndpoint
+from authgate.core.oauth2.endpoints.registration import ClientRegistrationEndpoint, bearer_token
 from authgate.core.oauth2.errors import (
     AccessDeniedError,
     InsufficientScopeError,
     InvalidClientError,
+    InvalidClientMetadataError,
     InvalidGrantError,
+    InvalidRedirectURIError,
     InvalidRequestError,
     InvalidScopeError,
     InvalidTokenError,
@@ -46,7 +48,9 @@ __all__ = [
     "InsufficientScopeError",
     "IntrospectionEndpoint",
     "InvalidClientError",
+    "InvalidClientMetadataError",
     "InvalidGrantError",
+    "InvalidRedirectURIError",
     "InvalidRequestError",
     "InvalidScopeError",
     "InvalidTokenError",
@@ -59,6 +63,7 @@ __all__ = [
     "UnauthorizedClientError",
     "UnsupportedGrantTypeError",
     "UnsupportedResponseTypeError",
+    "bearer_token",
     "create_s256_code_challenge",
     "create_server",
     "grant_classes",
