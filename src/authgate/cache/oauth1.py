@@ -20,8 +20,9 @@ from typing import Any, Protocol
 
 from authgate.cache.base import Cache
 from authgate.core.oauth1.encoding import escape
+from authgate.core.oauth1.models import TemporaryCredentialMethods
 from authgate.core.oauth1.secrets import SecretCipher
-from authgate.core.security import constant_time_equals, token_digest
+from authgate.core.security import token_digest
 
 __all__ = [
     "CachedTemporaryCredential",
@@ -70,7 +71,7 @@ def register_nonce_hooks(
 
 
 @dataclass(frozen=True, slots=True)
-class CachedTemporaryCredential:
+class CachedTemporaryCredential(TemporaryCredentialMethods):
     """A temporary credential read back from the cache; ``repr`` hides the secret."""
 
     client_id: str
@@ -79,27 +80,6 @@ class CachedTemporaryCredential:
     oauth_callback: str
     oauth_verifier: str | None = field(default=None, repr=False)
     user_id: Any = None
-
-    def get_client_id(self) -> str:
-        return self.client_id
-
-    def get_redirect_uri(self) -> str:
-        return self.oauth_callback
-
-    def get_oauth_token(self) -> str:
-        return self.oauth_token
-
-    def get_oauth_token_secret(self) -> str:
-        return self.oauth_token_secret
-
-    def get_user_id(self) -> Any:
-        return self.user_id
-
-    def check_verifier(self, verifier: str) -> bool:
-        # Only the verifier's digest is stored, like other one-time codes.
-        return self.oauth_verifier is not None and constant_time_equals(
-            self.oauth_verifier, token_digest(verifier)
-        )
 
 
 def _purpose(token: str) -> str:

@@ -28,8 +28,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from authgate.core.oauth1.models import TemporaryCredentialMethods
 from authgate.core.oauth1.secrets import SecretCipher
-from authgate.core.security import constant_time_equals, token_digest
+from authgate.core.security import token_digest
 
 __all__ = [
     "EncryptedSecret",
@@ -123,7 +124,7 @@ class _UserBound:
         self.user_id = user_id
 
 
-class OAuth1TemporaryCredentialMixin(_UserBound):
+class OAuth1TemporaryCredentialMixin(_UserBound, TemporaryCredentialMethods):
     """A temporary credential; the verifier is kept as a SHA-256 digest."""
 
     client_id: Mapped[str] = mapped_column(String(48), index=True)
@@ -132,23 +133,6 @@ class OAuth1TemporaryCredentialMixin(_UserBound):
     oauth_verifier: Mapped[str | None] = mapped_column(String(84), nullable=True)
     oauth_callback: Mapped[str] = mapped_column(Text, default="")
     issued_at: Mapped[int] = mapped_column(Integer, default=lambda: int(time.time()))
-
-    def get_client_id(self) -> str:
-        return self.client_id
-
-    def get_redirect_uri(self) -> str:
-        return self.oauth_callback
-
-    def get_oauth_token(self) -> str:
-        return self.oauth_token
-
-    def get_oauth_token_secret(self) -> str:
-        return self.oauth_token_secret
-
-    def check_verifier(self, verifier: str) -> bool:
-        return self.oauth_verifier is not None and constant_time_equals(
-            self.oauth_verifier, token_digest(verifier)
-        )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} oauth_token={self.oauth_token!r} secret=<redacted>>"

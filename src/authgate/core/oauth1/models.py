@@ -8,10 +8,13 @@ helpers a dict-backed temporary credential.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from authgate.core.security import constant_time_equals, token_digest
 
 __all__ = [
     "ClientProtocol",
+    "TemporaryCredentialMethods",
     "TemporaryCredentialProtocol",
     "TokenCredentialProtocol",
     "UserProtocol",
@@ -58,3 +61,41 @@ class TokenCredentialProtocol(Protocol):
 @runtime_checkable
 class UserProtocol(Protocol):
     def get_user_id(self) -> Any: ...
+
+
+class TemporaryCredentialMethods:
+    """The :class:`TemporaryCredentialProtocol` methods over plain attributes.
+
+    Shared by the cache's credential and the SQLAlchemy mixin, which differ
+    only in where the attributes live. ``oauth_verifier`` holds the verifier's
+    digest, never the verifier: it is a one-time code like the others.
+    """
+
+    __slots__ = ()
+
+    if TYPE_CHECKING:
+        client_id: str
+        oauth_callback: str
+        oauth_token: str
+        oauth_token_secret: str
+        oauth_verifier: str | None
+        user_id: Any
+
+    def get_client_id(self) -> str:
+        return self.client_id
+
+    def get_redirect_uri(self) -> str:
+        return self.oauth_callback
+
+    def get_oauth_token(self) -> str:
+        return self.oauth_token
+
+    def get_oauth_token_secret(self) -> str:
+        return self.oauth_token_secret
+
+    def get_user_id(self) -> Any:
+        return self.user_id
+
+    def check_verifier(self, verifier: str) -> bool:
+        stored = self.oauth_verifier
+        return stored is not None and constant_time_equals(stored, token_digest(verifier))
