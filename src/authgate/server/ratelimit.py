@@ -1,14 +1,22 @@
-"""Rate limits on failed client authentication at the token endpoint.
+"""Fixed-window rate limits in the server cache, and their two uses.
 
-Client secrets are long and random, so guessing one is hopeless; what the
-limit stops is the cost of trying (every attempt is a hash check, or a JWT
+One limiter counts events per subject (an address, a username, a
+``client_id``) in fixed windows keyed by the window's number: one ``incr``
+per counted event, the count expires with its window, and ``Retry-After`` is
+the exact time left. The counters live in the server cache, so with Redis
+(``AUTHGATE_REDIS_URL``) every worker and instance counts together; with the
+in-memory cache, the threads of one process do. A cache that is down raises,
+and the server answers 503: a limit is never skipped (fail closed).
+
+The uses: failed sign-ins (``views/account.py``: per address and username)
+and failed client authentication at the token endpoint (below). Client
+secrets are long and random, so guessing one is hopeless; what that limit
+stops is the cost of trying (every attempt is a hash check, or a JWT
 signature verification with a key fetch for ``private_key_jwt``) and the
-noise. Failures are counted per ``client_id`` and per client address in fixed
-windows in the server cache, so with Redis every instance counts together.
-Once over, the endpoint answers ``429`` with ``Retry-After`` before doing any
-work, correct credentials included: that is the price of a per-client limit
-(someone who knows a ``client_id`` can hold it off for a window), which is
-why the per-client limit is higher than the per-address one.
+noise. Once over, the endpoint answers ``429`` before doing any work, correct
+credentials included: that is the price of a per-client limit (someone who
+knows a ``client_id`` can hold it off for a window), which is why the
+per-client limit is higher than the per-address one.
 """
 
 from __future__ import annotations
@@ -16,26 +24,66 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
 import flask
 
-__all__ = ["AuthFailureLimiter", "Limit", "client_id_from_request", "is_auth_failure", "too_many"]
+__all__ = ["PER_ADDRESS", "PER_CLIENT", "AuthFailureLimiter", "Limit", "RateLimiter",
+           "client_id_from_request", "is_auth_failure", "too_many"]
 
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``failures`` per ``window`` seconds for one subject."""
+    """At most ``attempts`` counted events per ``window`` seconds for one subject.
 
-    failures: int
+    ``name`` keeps the counters of different limits apart in the cache.
+    """
+
+    name: str
+    attempts: int
     window: int
 
 
-PER_ADDRESS = Limit(failures=20, window=300)
-PER_CLIENT = Limit(failures=50, window=300)
+class RateLimiter:
+    """``retry_after`` says whether a subject is over a limit; ``hit`` counts one event."""
+
+    def __init__(self, cache: Any, clock: Callable[[], float]) -> None:
+        self.cache = cache
+        self.clock = clock
+
+    def _key(self, limit: Limit, subject: str) -> tuple[str, int]:
+        now = self.clock()
+        window = int(now // limit.window)
+        # Hashed: hostile subjects cannot make odd keys, and usernames and addresses
+        # are not kept in clear in a shared Redis.
+        digest = hashlib.sha256(subject.encode("utf-8", "replace")).hexdigest()[:32]
+        left = max(1, int(limit.window - now % limit.window) + 1)
+        return f"ratelimit:{limit.name}:{window}:{digest}", left
+
+    def retry_after(self, limit: Limit, subject: str) -> int | None:
+        """Seconds until ``subject`` may try again, or None while under the limit."""
+        key, left = self._key(limit, subject)
+        count = self.cache.get(key)
+        if isinstance(count, int) and count >= limit.attempts:
+            return left
+        return None
+
+    def retry_after_any(self, checks: Iterable[tuple[Limit, str]]) -> int | None:
+        """The longest wait among ``(limit, subject)`` pairs over their limit, else None."""
+        waits = [w for limit, subject in checks
+                 if (w := self.retry_after(limit, subject)) is not None]
+        return max(waits) if waits else None
+
+    def hit(self, limit: Limit, subject: str) -> None:
+        key, left = self._key(limit, subject)
+        self.cache.incr(key, 1, expires=left)
+
+
+PER_ADDRESS = Limit("client-auth:addr", attempts=20, window=300)
+PER_CLIENT = Limit("client-auth:client", attempts=50, window=300)
 
 
 def client_id_from_request(request: flask.Request) -> str | None:
@@ -52,44 +100,31 @@ def client_id_from_request(request: flask.Request) -> str | None:
 
 
 class AuthFailureLimiter:
-    """``retry_after`` before the work, ``record_failure`` after a refused authentication."""
+    """Failed client authentications, per address and per ``client_id``, on a RateLimiter.
+
+    ``retry_after`` before the work, ``record_failure`` after a refused authentication.
+    """
 
     def __init__(self, cache: Any, clock: Callable[[], float], *,
                  per_address: Limit = PER_ADDRESS, per_client: Limit = PER_CLIENT) -> None:
-        self.cache = cache
-        self.clock = clock
+        self.limiter = RateLimiter(cache, clock)
         self.per_address = per_address
         self.per_client = per_client
 
-    def _subjects(self, client_id: str | None, remote_addr: str | None
-                  ) -> list[tuple[str, str, Limit]]:
-        subjects = [("addr", remote_addr or "unknown", self.per_address)]
+    def _checks(self, client_id: str | None, remote_addr: str | None
+                ) -> list[tuple[Limit, str]]:
+        checks = [(self.per_address, remote_addr or "unknown")]
         if client_id:
-            subjects.append(("client", client_id, self.per_client))
-        return subjects
-
-    def _key(self, kind: str, subject: str, limit: Limit) -> tuple[str, int]:
-        now = self.clock()
-        window = int(now // limit.window)
-        # Hashed, so hostile client_ids cannot make odd keys and addresses are not kept in clear.
-        digest = hashlib.sha256(subject.encode("utf-8", "replace")).hexdigest()[:32]
-        left = max(1, int(limit.window - now % limit.window) + 1)
-        return f"ratelimit:client-auth:{kind}:{window}:{digest}", left
+            checks.append((self.per_client, client_id))
+        return checks
 
     def retry_after(self, client_id: str | None, remote_addr: str | None) -> int | None:
         """Seconds to wait when the client or the address is over its limit, else ``None``."""
-        waits = []
-        for kind, subject, limit in self._subjects(client_id, remote_addr):
-            key, left = self._key(kind, subject, limit)
-            count = self.cache.get(key)
-            if isinstance(count, int) and count >= limit.failures:
-                waits.append(left)
-        return max(waits) if waits else None
+        return self.limiter.retry_after_any(self._checks(client_id, remote_addr))
 
     def record_failure(self, client_id: str | None, remote_addr: str | None) -> None:
-        for kind, subject, limit in self._subjects(client_id, remote_addr):
-            key, left = self._key(kind, subject, limit)
-            self.cache.incr(key, 1, expires=left)
+        for limit, subject in self._checks(client_id, remote_addr):
+            self.limiter.hit(limit, subject)
 
 
 def too_many(retry_after: int) -> flask.Response:
