@@ -22,7 +22,7 @@ def test_failures_per_address_lead_to_429_then_expire(make_server) -> None:
     server = make_server(AUTHGATE_CLOCK=clock)
     info = server.client("m", grant_types=("client_credentials",), redirect_uris=())
     web = server.app.test_client()
-    for _ in range(PER_ADDRESS.failures):
+    for _ in range(PER_ADDRESS.attempts):
         assert _token(web, _basic({**info, "client_secret": "wrong"})).status_code == 401
     limited = _token(web, _basic(info))  # even the right secret waits: no work is done
     assert limited.status_code == 429
@@ -38,7 +38,8 @@ def test_failures_per_address_lead_to_429_then_expire(make_server) -> None:
 def test_failures_per_client_id_count_across_addresses() -> None:
     clock = FrozenClock()
     limiter = AuthFailureLimiter(MemoryCache(clock=clock), clock,
-                                 per_address=Limit(100, 60), per_client=Limit(3, 60))
+                                 per_address=Limit("t-addr", 100, 60),
+                                 per_client=Limit("t-client", 3, 60))
     for n in range(3):
         assert limiter.retry_after("robot", f"192.0.2.{n}") is None
         limiter.record_failure("robot", f"192.0.2.{n}")
@@ -50,7 +51,7 @@ def test_successes_and_other_errors_are_not_counted(make_server) -> None:
     server = make_server()
     info = server.client("m", grant_types=("client_credentials",), redirect_uris=())
     web = server.app.test_client()
-    for _ in range(PER_ADDRESS.failures + 2):
+    for _ in range(PER_ADDRESS.attempts + 2):
         bad_scope = web.post("/oauth/token", headers=_basic(info), data={
             "grant_type": "client_credentials", "scope": "admin"})
         assert bad_scope.status_code == 400  # invalid_scope: the client did authenticate

@@ -126,7 +126,7 @@ def test_two_processes_act_as_one(tmp_path: Path, postgres_url: str, redis_url: 
 
         # 4. Failed client authentications counted at A hold at B (last: it locks loopback).
         wrong = (app["client_id"], "not-the-secret")
-        for _ in range(PER_ADDRESS.failures):
+        for _ in range(PER_ADDRESS.attempts):
             assert requests.post(a + "/oauth/token", auth=wrong, timeout=10,
                                  data={"grant_type": "client_credentials"}).status_code == 401
         limited = requests.post(b + "/oauth/token", auth=basic, timeout=10, data={

@@ -21,8 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from authgate.server import admin
 from authgate.server.app import state
 from authgate.server.models import User, verify_dummy_password
+from authgate.server.ratelimit import Limit, RateLimiter
 from authgate.server.views.common import SESSION_USER, bp, current_user, safe_next
-from authgate.server.views.ratelimit import Limit, RateLimiter
 from authgate.server.views.scopes import offered_rights, parse_rights
 
 __all__ = ["LOGIN_PER_ADDRESS", "LOGIN_PER_USERNAME", "SIGNUP_PER_ADDRESS", "check_password",
