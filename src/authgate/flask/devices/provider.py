@@ -268,6 +268,11 @@ class OAuth2DevicesProvider:
             data.update(authorize_link=authorize_link, activate_link=activate_link)
             return json_response(200, data)
 
+        return self._handler(respond)
+
+    def _handler(self, respond: Callable[[Request], Response]) -> Callable[..., Any]:
+        """A decorator whose view answers with ``respond`` (the decorated body is not run,
+        as in the original extension, where those views ``return None``)."""
         def decorator(f: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(f)
             def view(*args: Any, **kwargs: Any) -> Any:
@@ -286,21 +291,11 @@ class OAuth2DevicesProvider:
             grant.validate_token_request()
             return json_response(200, grant.create_token_response())
 
-        def decorator(f: Callable[..., Any]) -> Callable[..., Any]:
-            @functools.wraps(f)
-            def view(*args: Any, **kwargs: Any) -> Any:
-                return self._answer(respond)
-            return view
-        return decorator
+        return self._handler(respond)
 
     def token_handler(self) -> Callable[..., Any]:
         """The RFC 8628 §3.4 token endpoint on the same engine, for standard clients."""
-        def decorator(f: Callable[..., Any]) -> Callable[..., Any]:
-            @functools.wraps(f)
-            def view(*args: Any, **kwargs: Any) -> Any:
-                return self._answer(self.server.create_token_response)
-            return view
-        return decorator
+        return self._handler(lambda request: self.server.create_token_response(request))
 
     # -- the activation page ----------------------------------------------------------------
     def _who(self) -> dict[str, str | None]:
