@@ -12,11 +12,9 @@ keys found through the metadata's ``jwks_uri``.
 from __future__ import annotations
 
 import functools
-import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import jwt
 import pytest
 import requests
 from authlib.common.security import generate_token
@@ -29,6 +27,7 @@ from oauthlib.oauth2 import (
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 from tests.e2e.server.served import PASSWORD, Served
+from tests.e2e.server.tokens import verified
 from tests.support.browser_session import consent, logged_in
 
 REGISTERED = "http://127.0.0.1/cb"  # loopback: any port matches (RFC 8252 §7.3)
@@ -56,34 +55,6 @@ def seeded(served: Served) -> dict[str, Any]:
         iat=served.initial_token,
     )
     return made
-
-
-@functools.cache
-def _jwks_client(base: str) -> jwt.PyJWKClient:
-    metadata = requests.get(base + "/.well-known/oauth-authorization-server", timeout=5).json()
-    assert metadata["issuer"] == base and metadata["jwks_uri"] == base + "/certs"
-    return jwt.PyJWKClient(metadata["jwks_uri"], cache_keys=True)
-
-
-def verified(served: Served, access_token: str, client_id: str, scope: str,
-             user: str | None = "alice") -> dict[str, Any]:
-    """Check an access token as an outside resource server would: PyJWT and the JWKS."""
-    header = jwt.get_unverified_header(access_token)
-    assert header["typ"] == "at+jwt" and header["alg"] == "RS256" and header["kid"]
-    key = _jwks_client(served.base).get_signing_key_from_jwt(access_token)
-    claims: dict[str, Any] = jwt.decode(
-        access_token, key.key, algorithms=["RS256"], audience=served.base,
-        issuer=served.base,
-        options={"require": ["iss", "sub", "aud", "exp", "iat", "jti", "client_id", "scope"]})
-    assert claims["client_id"] == client_id
-    assert set(claims["scope"].split()) == set(scope.split())
-    assert claims["iat"] <= time.time() + 5 and claims["exp"] - claims["iat"] <= 3600
-    if user is not None:
-        me = requests.get(served.base + "/api/me", timeout=5,
-                          headers={"Authorization": "Bearer " + access_token})
-        assert me.status_code == 200, me.text
-        assert me.json() == {"username": user, "sub": claims["sub"]}
-    return claims
 
 
 def _browser(served: Served) -> requests.Session:
