@@ -19,6 +19,7 @@ from typing import Any
 
 import flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from authgate.cache import MemoryCache
 from authgate.server import health, migrate
@@ -130,6 +131,21 @@ def _security_headers(response: flask.Response) -> flask.Response:
     return response
 
 
+def _trust_proxies(app: flask.Flask, count: int) -> None:
+    """Behind ``count`` reverse proxies, take the client address, scheme, host, port and
+    prefix from their ``X-Forwarded-*`` headers.
+
+    Without it, every request seems to come from the proxy: one address for the
+    per-address rate limits (a few failures would lock everyone out), and plain
+    http behind a TLS-terminating proxy (refused off loopback). Off by default,
+    because a server reached directly must not believe headers a client can forge.
+    """
+    if count:
+        trusted = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count,
+                           x_port=count, x_prefix=count)
+        app.wsgi_app = trusted  # type: ignore[method-assign]
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
     """Build the server; ``config`` holds ``AUTHGATE_*`` settings and Flask keys."""
     app = flask.Flask("authgate.server", root_path=str(PACKAGE_DIR),
@@ -137,6 +153,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
     settings = load_settings(config, Path(app.instance_path))
     app.instance_path = str(settings.instance_path)
     _configure_flask(app, settings)
+    _trust_proxies(app, settings.proxy_fix)
 
     db = Database(settings.database_url)
     cipher = KeyCipher(settings.secret_key)

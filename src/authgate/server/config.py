@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "AUTHGATE_MIGRATE": True,
     "AUTHGATE_ADVERTISE": False,
     "AUTHGATE_ADVERTISE_PRIORITY": 100,
+    "AUTHGATE_PROXY_FIX": 0,
 }
 #: IS-10 scopes are the NMOS API names; the NMOS profile offers them unless told otherwise
 #: (and still ``profile email``, which the server's own ``/api/me`` needs).
@@ -69,6 +70,8 @@ class Settings:
     migrate: bool
     advertise: bool = False
     advertise_priority: int = 100
+    #: How many reverse proxies in front set ``X-Forwarded-*`` (0: trust none).
+    proxy_fix: int = 0
     clock: Callable[[], float] = time.time
     flask: Mapping[str, Any] = field(default_factory=dict)
 
@@ -98,6 +101,16 @@ def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in _TRUE
     return bool(value)
+
+
+def _proxy_count(value: Any) -> int:
+    """``AUTHGATE_PROXY_FIX``: a number of proxies; ``true``/``on`` mean one."""
+    if isinstance(value, str) and value.strip().lower() in _TRUE:
+        return 1
+    count = int(value or 0)
+    if count < 0:
+        raise ValueError("AUTHGATE_PROXY_FIX must be 0 or a number of proxies")
+    return count
 
 
 def load_secret_key(instance_path: Path) -> str:
@@ -189,6 +202,7 @@ def load_settings(config: Mapping[str, Any] | None, default_instance: Path) -> S
         migrate=_flag(merged["AUTHGATE_MIGRATE"]),
         advertise=_flag(merged["AUTHGATE_ADVERTISE"]),
         advertise_priority=int(merged["AUTHGATE_ADVERTISE_PRIORITY"]),
+        proxy_fix=_proxy_count(merged["AUTHGATE_PROXY_FIX"]),
         clock=config.get("AUTHGATE_CLOCK") or time.time,
         flask=extra,
     )
