@@ -2,8 +2,13 @@
 
 Outside CI a machine without ``/usr/bin/chromium`` skips these tests; under CI
 (``CI`` set) a missing browser is a failure, so the suite cannot go quietly
-green without ever running them. Screenshots of every page go to
-``AUTHGATE_SCREENSHOT_DIR`` when set (to look at them), else a temp folder.
+green without ever running them. Screenshots of every page step are kept as
+test artifacts in ``test-artifacts/screenshots/<test>/`` at the repository root
+(git-ignored; CI keeps the working directory), or under
+``AUTHGATE_SCREENSHOT_DIR`` when set.
+
+Two servers: ``live`` is the app in a thread of the test process; ``served``
+is ``authgate serve`` itself, a subprocess, once per module.
 """
 
 from __future__ import annotations
@@ -15,13 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.e2e.server.served import served
 from tests.server.conftest import server_config
 from tests.support.live import live_server
 
 from authgate.server import create_app
 from authgate.server.app import state
 
+__all__ = ["CHROMIUM", "Live", "Shots", "browser", "live", "page", "served", "shots"]
+
 CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -43,6 +52,35 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+def screenshot_dir(request: pytest.FixtureRequest) -> Path:
+    """``test-artifacts/screenshots/<test name>/``, emptied of an earlier run's pictures."""
+    root = Path(os.environ.get("AUTHGATE_SCREENSHOT_DIR") or ARTIFACTS)
+    folder = root / request.node.name.replace("/", "_")
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    return folder
+
+
+@dataclass
+class Shots:
+    """Numbered full-page screenshots, one per page step, kept after the run."""
+
+    folder: Path
+    taken: int = 0
+
+    def __call__(self, page: Any, name: str) -> Path:
+        self.taken += 1
+        path = self.folder / f"{self.taken:02d}-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Shots:
+    return Shots(screenshot_dir(request))
+
+
 @dataclass
 class Live:
     base_url: str
@@ -56,10 +94,9 @@ class Live:
 
 
 @pytest.fixture
-def live(tmp_path: Path) -> Iterator[Live]:
+def live(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Live]:
     app = create_app(server_config(tmp_path, AUTHGATE_JWT_ALG="ES256"))
-    shots = Path(os.environ.get("AUTHGATE_SCREENSHOT_DIR") or tmp_path / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
+    shots = screenshot_dir(request)
     try:
         with live_server(app) as base_url:
             yield Live(base_url, app, shots)
