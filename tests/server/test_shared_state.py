@@ -76,26 +76,30 @@ def _wait_ready(process: subprocess.Popen, base: str, log_path: Path) -> None:
     pytest.fail(f"server not ready after {START_DEADLINE_S}s: " + log_path.read_text())
 
 
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
+def _stop(processes: list[subprocess.Popen]) -> None:
+    """SIGTERM to all first, then wait: gunicorn's graceful shutdowns overlap."""
+    for process in processes:
+        if process.poll() is None:
+            process.terminate()
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 @contextmanager
 def running_all(servers: list[tuple[list[str], dict, str, Path]]) -> Iterator[None]:
     """Start every ``(command, env, base, log_path)`` at once, then wait for all to be ready."""
     with ExitStack() as stack:
-        processes = []
+        processes: list[subprocess.Popen] = []
+        stack.callback(_stop, processes)
         for command, env, _base, log_path in servers:
             # A file, not a pipe: gunicorn's access log would fill a pipe and stall the server.
             log = stack.enter_context(open(log_path, "w"))
-            process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-            stack.callback(_stop, process)
-            processes.append(process)
+            processes.append(subprocess.Popen(command, env=env, stdout=log,
+                                              stderr=subprocess.STDOUT))
         for process, (_command, _env, base, log_path) in zip(processes, servers, strict=True):
             _wait_ready(process, base, log_path)
         yield
