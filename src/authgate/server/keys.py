@@ -105,6 +105,7 @@ class KeyRing:
         self._cipher = cipher
         self._clock = clock
         self.reload_interval = reload_interval
+        self.publish_interval = min(1.0, reload_interval)
         self._keyset = KeySet()
         self._loaded_at: float | None = None
         self._lock = threading.Lock()
@@ -131,7 +132,14 @@ class KeyRing:
         return self.keyset().active_at(self._clock())
 
     def jwks(self) -> dict[str, Any]:
-        return self.keyset().jwks(self._clock())
+        """The published keys, reread at most every ``publish_interval`` seconds (not 60):
+        a key that ``authgate rotate-keys`` adds in another process is published at once."""
+        loaded = self._loaded_at
+        if loaded is None or self._clock() - loaded >= self.publish_interval:
+            with self._lock:
+                if self._loaded_at == loaded:
+                    self.reload()
+        return self._keyset.jwks(self._clock())
 
     def resolve_key(self, kid: str) -> VerificationKey | None:
         return self.keyset().resolve_key(kid)
