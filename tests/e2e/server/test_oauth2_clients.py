@@ -103,13 +103,15 @@ def test_requests_oauthlib_code_with_pkce_then_refresh(served: Served, seeded) -
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
 
 
-def test_requests_oauthlib_code_without_the_verifier_is_refused(served: Served,
+def test_remembered_consent_and_a_code_without_its_verifier(served: Served,
                                                                 seeded) -> None:
     web = seeded["web"]
     oauth = OAuth2Session(web["client_id"], redirect_uri=REDIRECT, scope=["profile"],
                           pkce="S256")
     url, _ = oauth.authorization_url(served.base + "/oauth/authorize")
-    # Alice allowed this client "profile" in the test before: no consent page this time.
+    authorized(served, url)  # alice allows "profile" (or did so in an earlier test)
+    # Her consent is remembered: no consent page this time, straight back with a code.
+    url, _ = oauth.authorization_url(served.base + "/oauth/authorize")
     remembered = _browser(served).get(url, allow_redirects=False)
     assert remembered.status_code == 302, remembered.text
     code = parse_qs(urlsplit(remembered.headers["Location"]).query)["code"][0]
