@@ -12,14 +12,18 @@ itself, without a restart.
 
 from __future__ import annotations
 
+import threading
 import time
+from contextlib import ExitStack
 
 import pytest
+import requests
 from oauthlib.oauth1 import Client as OAuth1Signer
 from sqlalchemy.engine import make_url
 from tests.server.conftest import PASSWORD, Server, csrf_of
 from tests.server.test_oauth2_flows import _basic
 from tests.server.test_shared_state import fresh_postgres
+from tests.support.live import live_server
 from tests.support.tcp_proxy import tcp_proxy
 
 from authgate.server import admin
@@ -162,3 +166,62 @@ def test_postgres_cut_mid_pool_then_restore_with_stale_connections(make_server,
         proxy.restore()
         answer = web.post("/oauth/token", headers=_basic(machine), data=data)
         assert answer.status_code == 200, answer.get_data(as_text=True)
+
+
+def _hammer(base: str, machine: dict, stop: threading.Event, seen: list[int]) -> None:
+    with requests.Session() as session:
+        while not stop.is_set():
+            answer = session.post(base + "/oauth/token", auth=(machine["client_id"],
+                                                               machine["client_secret"]),
+                                  data={"grant_type": "client_credentials", "scope": "profile"},
+                                  timeout=30)
+            seen.append(answer.status_code)
+            if answer.status_code == 500:
+                stop.set()
+
+
+@pytest.mark.parametrize("service", [pytest.param("redis", marks=pytest.mark.redis),
+                                     pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_cut_under_load_never_answers_500(make_server, request, service: str) -> None:
+    """Cut while requests are in flight: connections die mid-request, not only when idle."""
+    with ExitStack() as stack:
+        if service == "redis":
+            target = make_url(request.getfixturevalue("redis_url"))
+            proxy = stack.enter_context(tcp_proxy(target.host or "127.0.0.1",
+                                                  target.port or 6379))
+            extra = {"AUTHGATE_REDIS_URL": target.set(host="127.0.0.1", port=proxy.port)
+                     .render_as_string(False),
+                     "AUTHGATE_REDIS_PREFIX": request.getfixturevalue("redis_prefix")}
+        else:
+            target = make_url(stack.enter_context(
+                fresh_postgres(request.getfixturevalue("postgres_url"))))
+            proxy = stack.enter_context(tcp_proxy(target.host or "127.0.0.1",
+                                                  target.port or 5432))
+            extra = {"AUTHGATE_DATABASE_URL": target.set(host="127.0.0.1", port=proxy.port)
+                     .render_as_string(False)}
+        server = make_server(**extra)
+        machine = server.client("m", grant_types=("client_credentials",), redirect_uris=())
+        base = stack.enter_context(live_server(server.app))
+        stop, before, during, after = threading.Event(), [], [], []
+        for phase in (before, during, after):
+            threads = [threading.Thread(target=_hammer, args=(base, machine, stop, phase))
+                       for _ in range(6)]
+            for thread in threads:
+                thread.start()
+            if phase is before:
+                time.sleep(0.5)  # load, not a wait for anything: requests in flight at the cut
+                proxy.cut()
+            elif phase is during:
+                time.sleep(0.5)
+                proxy.restore()
+            else:
+                time.sleep(1.0)
+            stop.set()
+            for thread in threads:
+                thread.join(60)
+            stop.clear()
+        statuses = before + during + after
+        assert 500 not in statuses, statuses
+        assert set(statuses) <= {200, 503}, set(statuses)
+        assert 200 in before and 503 in during
+        assert after[-5:] == [200] * 5, after  # recovered by itself, no restart
