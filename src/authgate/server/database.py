@@ -6,6 +6,11 @@ work. SQLite runs in WAL mode with a busy timeout, which lets readers and a
 writer proceed together and makes concurrent writers wait instead of failing;
 PostgreSQL goes through psycopg with a connect timeout, so a database that is
 down answers 503 quickly rather than hanging a worker.
+
+Every pool checks a connection before handing it out (``pool_pre_ping``): after
+a database restart the pooled connections are dead, and without the ping each
+would fail one request before being replaced. With it the server recovers by
+itself, as soon as the database is back (``tests/server/test_faults.py``).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 import flask
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 __all__ = ["init_app"]
@@ -21,7 +21,10 @@ __all__ = ["init_app"]
 log = logging.getLogger(__name__)
 RETRY_AFTER = "5"
 
-_UNAVAILABLE: list[type[BaseException]] = [OperationalError, PoolTimeoutError]
+#: Errors that mean "the service is not there", not "we have a bug". InterfaceError is a
+#: connection the driver already knows is closed (a server restarted under it); redis-py's
+#: ConnectionError covers refused and dropped connections and a Redis still loading its data.
+_UNAVAILABLE: list[type[BaseException]] = [OperationalError, InterfaceError, PoolTimeoutError]
 try:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
