@@ -24,7 +24,7 @@ RETRY_AFTER = "5"
 #: Errors that mean "the service is not there", not "we have a bug". InterfaceError is a
 #: connection the driver already knows is closed (a server restarted under it); redis-py's
 #: ConnectionError covers refused and dropped connections and a Redis still loading its data.
-_UNAVAILABLE: list[type[BaseException]] = [OperationalError, InterfaceError, PoolTimeoutError]
+_UNAVAILABLE: list[type[Exception]] = [OperationalError, InterfaceError, PoolTimeoutError]
 try:
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
