@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,11 +81,24 @@ class Served:
     def initial_token(self) -> str:
         return str(self.cli_json("create-initial-token")["initial_access_token"])
 
-    def seed(self, **jobs: Callable[[], Any]) -> dict[str, Any]:
-        """Run several seeding commands at once (each ``authgate`` process takes ~2 s)."""
-        with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-            futures = {name: pool.submit(job) for name, job in jobs.items()}
-            return {name: future.result() for name, future in futures.items()}
+
+class Seeds:
+    """Made on first use, then kept: a worker running part of a module makes only its part.
+
+    (Under ``pytest -n``, a module's tests may be shared out between workers, and
+    each worker starts the module's server; every ``authgate`` command costs ~2 s.)
+    """
+
+    def __init__(self, **makers: Callable[[], Any]) -> None:
+        self._makers = makers
+        self._made: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._made:
+                self._made[name] = self._makers[name]()
+            return self._made[name]
 
 
 def _wait_ready(process: subprocess.Popen[bytes], base: str, log: Path) -> None:
@@ -118,7 +132,9 @@ def serve(folder: Path, **settings: str) -> Iterator[Served]:
             _wait_ready(process, base, log_path)
             yield Served(base, port, env, instance, log_path)
         finally:
-            process.terminate()
+            # SIGINT: gunicorn's quick shutdown (SIGTERM waits for idle keep-alive
+            # connections, of the browser too, for seconds).
+            process.send_signal(signal.SIGINT)
             try:
                 process.wait(15)
             except subprocess.TimeoutExpired:

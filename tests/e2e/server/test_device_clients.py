@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from tests.e2e.server.served import DEVICE_GRANT, PASSWORD, Served
+from tests.e2e.server.served import DEVICE_GRANT, PASSWORD, Seeds, Served
 from tests.e2e.server.tokens import verified
 from tests.support.browser_session import csrf_token, logged_in
 
@@ -24,13 +24,15 @@ USER_CODE = re.compile(r"^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$")
 
 
 @pytest.fixture(scope="module")
-def seeded(served: Served) -> dict[str, Any]:
-    return served.seed(
+def seeded(served: Served) -> Seeds:
+    seeds = Seeds(
         alice=functools.partial(served.user, "alice", "profile email"),
         tv=functools.partial(served.client, "Living-room TV", DEVICE_GRANT, "refresh_token"),
         public=functools.partial(served.client, "Public device", DEVICE_GRANT,
                                  auth_method="none", scope="profile"),
     )
+    assert seeds["alice"] == "alice"  # every test signs her in; the clients come when used
+    return seeds
 
 
 def _activate(served: Served, typed_code: str, allow: bool = True) -> str:

@@ -17,19 +17,21 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth1Session as AuthlibOAuth1Session
 from requests_oauthlib import OAuth1Session
-from tests.e2e.server.served import PASSWORD, Served
+from tests.e2e.server.served import PASSWORD, Seeds, Served
 from tests.support.browser_session import csrf_token, logged_in
 
 CALLBACK = "http://127.0.0.1:53682/oauth1/callback"
 
 
 @pytest.fixture(scope="module")
-def seeded(served: Served) -> dict[str, Any]:
-    return served.seed(
+def seeded(served: Served) -> Seeds:
+    seeds = Seeds(
         alice=functools.partial(served.user, "alice", "profile"),
         printer=functools.partial(served.oauth1_client, "Printer"),
         photos=functools.partial(served.oauth1_client, "Photo app", CALLBACK),
     )
+    assert seeds["alice"] == "alice"  # every test signs her in; the clients come when used
+    return seeds
 
 
 def _consent(served: Served, authorization_url: str, allow: bool = True

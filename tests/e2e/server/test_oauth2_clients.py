@@ -12,7 +12,6 @@ keys found through the metadata's ``jwks_uri``.
 from __future__ import annotations
 
 import functools
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -26,7 +25,7 @@ from oauthlib.oauth2 import (
 )
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
-from tests.e2e.server.served import PASSWORD, Served
+from tests.e2e.server.served import PASSWORD, Seeds, Served
 from tests.e2e.server.tokens import verified
 from tests.support.browser_session import consent, logged_in
 
@@ -40,8 +39,8 @@ def _plain_http_on_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded(served: Served) -> dict[str, Any]:
-    made = served.seed(
+def seeded(served: Served) -> Seeds:
+    seeds = Seeds(
         alice=functools.partial(served.user, "alice", "profile email"),
         web=functools.partial(served.client, "Web app", "authorization_code", "refresh_token",
                               redirect_uris=(REGISTERED,)),
@@ -54,7 +53,8 @@ def seeded(served: Served) -> dict[str, Any]:
                                auth_method="client_secret_post"),
         iat=served.initial_token,
     )
-    return made
+    assert seeds["alice"] == "alice"  # every test signs her in; the clients come when used
+    return seeds
 
 
 def _browser(served: Served) -> requests.Session:
