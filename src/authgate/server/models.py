@@ -10,6 +10,7 @@ by :mod:`.crypto` before they reach ``private_pem``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from typing import Any
@@ -51,8 +52,13 @@ __all__ = [
 ]
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
-#: Verified against when the user does not exist, so timing does not tell usernames apart.
-DUMMY_HASH = _hasher.hash("authgate-dummy-password")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the user does not exist, so timing does not tell usernames
+    apart; made on first use, so commands that never check a password don't pay for it."""
+    return _hasher.hash("authgate-dummy-password")
 
 
 def _now() -> int:
@@ -109,7 +115,7 @@ class User(Base):
 def verify_dummy_password(password: str) -> None:
     """Spend the time of a real check for a user that does not exist."""
     with contextlib.suppress(VerificationError, InvalidHashError):
-        _hasher.verify(DUMMY_HASH, password)
+        _hasher.verify(_dummy_hash(), password)
 
 
 class OAuth2Client(Base, OAuth2ClientMixin):
