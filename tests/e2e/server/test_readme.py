@@ -70,7 +70,8 @@ def test_the_first_start_made_the_database_secret_key_and_signing_key(served: Se
 def test_readme_commands_as_written(served: Served) -> None:
     if shutil.which("curl") is None:
         (pytest.fail if IN_CI else pytest.skip)("curl is not installed")
-    create_user, create_client, curl = _block_after(ROOT / "README.md", "The command line does the same without a browser:")
+    create_user, create_client, curl = _block_after(
+        ROOT / "README.md", "The command line does the same without a browser:")
     assert ".venv/bin/authgate create-user alice --password-stdin" in create_user
     assert "create-client" in create_client and curl.startswith("curl ")
     assert "created user alice" in _run(served, create_user, stdin="s3cret-passw0rd\n")
