@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 import requests
 from examples.devices import app as example
-from tests.support.live import live_server
 
 from authgate.cache import MemoryCache
+from tests.support.live import live_server
 
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -13,6 +13,7 @@ from oauthlib.oauth2 import (
 )
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
+
 from tests.support.browser_session import consent, logged_in
 
 

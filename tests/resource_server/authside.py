@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tests.support.live import live_server
 from werkzeug.wrappers import Request, Response
 
 from authgate.core.oauth2.jwt import JWTAccessTokenGenerator, KeySet, SigningKey, jwks_document
+from tests.support.live import live_server
 
 
 class AuthSide:

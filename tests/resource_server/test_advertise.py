@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
-from tests.conftest import IN_CI
 
 from authgate.server.nmos import SERVICE_TYPE, Advertiser
+from tests.conftest import IN_CI
 
 zeroconf = pytest.importorskip("zeroconf")
 

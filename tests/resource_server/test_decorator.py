@@ -7,10 +7,10 @@ from typing import Any
 
 import flask
 import pytest
-from tests.conftest import FrozenClock
 
 from authgate.core.oauth2.jwt import JWKSClient, SigningKey
 from authgate.flask.resource_server import JWTResourceServer, current_claims
+from tests.conftest import FrozenClock
 
 from .authside import AuthSide
 from .conftest import ALGORITHMS

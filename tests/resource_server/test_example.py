@@ -13,12 +13,12 @@ from typing import Any
 
 import pytest
 from examples.resource_server.app import create_app
-from tests.conftest import free_port
-from tests.support.live import live_server
 from werkzeug.serving import make_server
 
 from authgate.core.oauth2.jwt import SigningKey
 from authgate.core.oauth2.nmos import make_get_extra_claims
+from tests.conftest import free_port
+from tests.support.live import live_server
 
 from .authside import AuthSide
 

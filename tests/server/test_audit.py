@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import logging
 
-from tests.server.conftest import PASSWORD, Server
-from tests.server.test_oauth2_flows import _basic
-
 from authgate.server.audit import AUDIT_LOGGER, redact
 from authgate.server.models import AuditEvent
+from tests.server.conftest import PASSWORD, Server
+from tests.server.test_oauth2_flows import _basic
 
 
 def _lines(caplog) -> list[dict]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from authgate.server.models import AuditEvent, DeviceCode, OAuth2Token, User
 from tests.conftest import FrozenClock
 from tests.server.conftest import Server
 from tests.server.test_devices import DEVICE_GRANT, _poll, _start
 from tests.server.test_oauth2_flows import _basic
-
-from authgate.server.models import AuditEvent, DeviceCode, OAuth2Token, User
 
 
 def _legacy(web, started: dict, headers: dict | None = None, **extra: str):

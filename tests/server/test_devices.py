@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import time
 
+from authgate.server.models import DeviceCode, OAuth2Token
 from tests.conftest import FrozenClock
 from tests.server.conftest import Server, csrf_of
 from tests.server.test_oauth2_flows import _basic
-
-from authgate.server.models import DeviceCode, OAuth2Token
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

@@ -7,10 +7,10 @@ import shutil
 from pathlib import Path
 
 from oauthlib.oauth1 import Client as OAuth1Signer
-from tests.conftest import free_port
-from tests.server.conftest import PASSWORD, Server, csrf_of
 
 from authgate.server import admin
+from tests.conftest import free_port
+from tests.server.conftest import PASSWORD, Server, csrf_of
 
 
 def test_live_and_ready(server: Server) -> None:

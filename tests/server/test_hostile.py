@@ -5,10 +5,10 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-from tests.server.conftest import PASSWORD, Server, csrf_of
-from tests.server.test_oauth2_flows import REDIRECT, _authorize_url, _basic
 
 from authgate.server.models import Consent, OAuth2AuthorizationCode, OAuth2Token, User
+from tests.server.conftest import PASSWORD, Server, csrf_of
+from tests.server.test_oauth2_flows import REDIRECT, _authorize_url, _basic
 
 
 def _unchanged(server: Server) -> tuple[int, ...]:

@@ -6,14 +6,14 @@ import time
 
 import pytest
 from sqlalchemy import select
-from tests.conftest import FrozenClock
-from tests.server.conftest import Server
-from tests.server.test_oauth2_flows import _basic
 
 from authgate.core.oauth2.jwt import JWTAccessTokenValidator
 from authgate.server import admin
 from authgate.server.crypto import KeyCipher, KeyDecryptionError
 from authgate.server.models import SigningKeyRecord
+from tests.conftest import FrozenClock
+from tests.server.conftest import Server
+from tests.server.test_oauth2_flows import _basic
 
 ISSUER = "http://127.0.0.1:4999"
 

@@ -20,10 +20,10 @@ import pytest
 import requests
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth1Session, OAuth2Session
-from tests.conftest import free_port
-from tests.support.browser_session import consent, csrf_token, logged_in
 
 from authgate.core.oauth2.jwt import JWKSClient, JWTAccessTokenValidator
+from tests.conftest import free_port
+from tests.support.browser_session import consent, csrf_token, logged_in
 
 BIN = Path(sys.executable).parent
 

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from authgate.server.nmos import SERVICE_TYPE, Advertiser
 from tests.conftest import free_port
 from tests.resource_server.test_advertise import (  # noqa: F401 - fixtures
     _Seen,
@@ -21,8 +23,6 @@ from tests.resource_server.test_advertise import (  # noqa: F401 - fixtures
     loopback_multicast,
 )
 from tests.server.test_shared_state import _running
-
-from authgate.server.nmos import SERVICE_TYPE, Advertiser
 
 zeroconf = pytest.importorskip("zeroconf")
 BIN = Path(sys.executable).parent

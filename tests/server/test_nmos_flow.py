@@ -8,12 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import flask
 import pytest
-from tests.server.conftest import Server
-from tests.server.test_oauth2_flows import VERIFIER, _authorize_url, _basic, _consent
 
 from authgate.core.oauth2.jwt import JWKSClient
 from authgate.flask.resource_server import JWTResourceServer
 from authgate.server.audit import AUDIT_LOGGER
+from tests.server.conftest import Server
+from tests.server.test_oauth2_flows import VERIFIER, _authorize_url, _basic, _consent
 
 ISSUER = "https://auth.studio.example.com"
 REDIRECT = "https://app.example.com/cb"

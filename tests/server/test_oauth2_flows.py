@@ -5,11 +5,10 @@ from __future__ import annotations
 import base64
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from tests.server.conftest import PASSWORD, Server, csrf_of
-
 from authgate.core.oauth2.jwt import JWTAccessTokenValidator
 from authgate.oauth2 import create_s256_code_challenge
 from authgate.server.models import AuditEvent, Consent, OAuth2AuthorizationCode, OAuth2Token
+from tests.server.conftest import PASSWORD, Server, csrf_of
 
 VERIFIER = "v" * 64
 REDIRECT = "https://app.example.com/cb"

@@ -6,10 +6,10 @@ import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from tests.conftest import FrozenClock
-from tests.server.conftest import PASSWORD, Server, csrf_of
 
 from authgate.server.models import AuditEvent, User
+from tests.conftest import FrozenClock
+from tests.server.conftest import PASSWORD, Server, csrf_of
 
 STRONG = "correct horse battery"
 

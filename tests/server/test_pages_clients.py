@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.server.conftest import Server, csrf_of
 
 from authgate.server.models import AuditEvent, OAuth2Client
+from tests.server.conftest import Server, csrf_of
 
 GOOD = {"client_name": "Photo app", "client_uri": "https://photos.example.com/",
         "redirect_uris": "https://photos.example.com/cb\r\nhttp://127.0.0.1/cb\r\n",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
+
+from authgate.server.models import Consent, OAuth2AuthorizationCode, OAuth2Token
 from tests.conftest import FrozenClock
 from tests.server.conftest import Server, csrf_of
 from tests.server.test_oauth2_flows import _authorize_url, _basic, _tokens
-
-from authgate.server.models import Consent, OAuth2AuthorizationCode, OAuth2Token
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.server.test_oauth2_flows import _basic
 
 from authgate.server.ratelimit import PER_ADDRESS
+from tests.server.test_oauth2_flows import _basic
 
 PUBLIC = {"Host": "auth.example.com", "X-Forwarded-Proto": "https"}
 #: What the proxy on 10.0.0.2 passes on: plain http to us, the client's address forwarded.

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 
-from tests.conftest import FrozenClock
-from tests.server.test_oauth2_flows import _basic
-
 from authgate.cache import MemoryCache
 from authgate.server.models import OAuth2Token
 from authgate.server.ratelimit import PER_ADDRESS, AuthFailureLimiter, Limit
+from tests.conftest import FrozenClock
+from tests.server.test_oauth2_flows import _basic
 
 
 def _token(web, headers: dict, **kwargs):

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from tests.server.conftest import Server, server_config
-from tests.server.test_oauth2_flows import _basic
 
 from authgate.core.oauth2.jwt import SigningKey
 from authgate.server import admin
 from authgate.server.cli import cli
 from authgate.server.models import AuditEvent, InitialAccessToken, OAuth2Client, OAuth2Token
+from tests.server.conftest import Server, server_config
+from tests.server.test_oauth2_flows import _basic
 
 ISSUER = "http://127.0.0.1:4999"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

@@ -26,10 +26,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import requests
 from oauthlib.oauth1 import Client as OAuth1Client
-from tests.conftest import RUN_ID, free_port
 
 from authgate.oauth2 import create_s256_code_challenge
 from authgate.server.ratelimit import PER_ADDRESS
+from tests.conftest import RUN_ID, free_port
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 BIN = Path(sys.executable).parent

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
 from tests.sqla_oauth2.support import SQLBackend, empty_tables, postgres_engine, sqlite_engine
 
 

@@ -9,6 +9,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from sqlalchemy import func, select
+
+from authgate.core.http import Request, Response
+from authgate.core.oauth2.config import ServerConfig
+from authgate.core.oauth2.resource import ResourceProtector
+from authgate.core.oauth2.stored import create_server
+from authgate.core.security import token_digest
+from authgate.sqla.oauth2 import create_bearer_token_validator
 from tests.sqla_oauth2.support import (
     ISSUER,
     REDIRECT,
@@ -18,13 +25,6 @@ from tests.sqla_oauth2.support import (
     basic,
     pkce_pair,
 )
-
-from authgate.core.http import Request, Response
-from authgate.core.oauth2.config import ServerConfig
-from authgate.core.oauth2.resource import ResourceProtector
-from authgate.core.oauth2.stored import create_server
-from authgate.core.security import token_digest
-from authgate.sqla.oauth2 import create_bearer_token_validator
 
 THREADS = 50
 

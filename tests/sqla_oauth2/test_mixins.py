@@ -7,7 +7,6 @@ import time
 import pytest
 from sqlalchemy import ForeignKey, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from tests.sqla_oauth2.support import REDIRECT, AuthorizationCode, Client, Token, User
 
 from authgate.core.oauth2.models import AuthorizationCode as CodeProtocol
 from authgate.core.oauth2.models import Client as ClientProtocol
@@ -19,6 +18,7 @@ from authgate.sqla.oauth2 import (
     SQLAlchemyStore,
     rotate_refresh_token,
 )
+from tests.sqla_oauth2.support import REDIRECT, AuthorizationCode, Client, Token, User
 
 
 def make_client(**metadata) -> Client:

@@ -17,7 +17,6 @@ from flask import Flask
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase
-from tests.sqla_oauth2.support import ISSUER, REDIRECT, basic, oauth_request
 
 from authgate.core.http import Request, Response
 from authgate.core.oauth2 import grants
@@ -38,6 +37,7 @@ from authgate.sqla.oauth2 import (
     create_save_token_func,
     rotate_refresh_token,
 )
+from tests.sqla_oauth2.support import ISSUER, REDIRECT, basic, oauth_request
 
 
 def build(db: SQLAlchemy) -> SimpleNamespace:

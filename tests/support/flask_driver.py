@@ -7,12 +7,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import flask
-from tests.support.oauth2 import ISSUER, Resp, StoreValidator, World
 
 from authgate.core.oauth2.grants import ClientCredentialsGrant, ImplicitGrant
 from authgate.core.oauth2.pkce import CodeChallenge
 from authgate.core.oauth2.stored import grant_classes
 from authgate.flask.oauth2 import AuthorizationServer, ResourceProtector, current_token
+from tests.support.oauth2 import ISSUER, Resp, StoreValidator, World
 
 
 def build_app(world: World) -> flask.Flask:

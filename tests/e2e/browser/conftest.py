@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.e2e.server.served import served
-from tests.server.conftest import server_config
-from tests.support.live import live_server
 
 from authgate.server import create_app
 from authgate.server.app import state
+from tests.e2e.server.served import served
+from tests.server.conftest import server_config
+from tests.support.live import live_server
 
 __all__ = ["CHROMIUM", "Live", "Shots", "browser", "live", "page", "served", "shots"]
 

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from requests_oauthlib import OAuth2Session
+
 from tests.e2e.browser.conftest import Live
 
 pytestmark = pytest.mark.browser

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 from requests_oauthlib import OAuth2Session
+
 from tests.conftest import IN_CI
 from tests.e2e.browser.conftest import Shots
 from tests.e2e.server.served import DEVICE_GRANT, Served

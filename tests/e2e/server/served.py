@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 import requests
+
 from tests.conftest import free_port
 
 BIN = Path(sys.executable).parent

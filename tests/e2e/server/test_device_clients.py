@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+
 from tests.e2e.server.served import DEVICE_GRANT, PASSWORD, Seeds, Served
 from tests.e2e.server.tokens import verified
 from tests.support.browser_session import csrf_token, logged_in

@@ -17,6 +17,7 @@ import pytest
 import requests
 from authlib.integrations.requests_client import OAuth1Session as AuthlibOAuth1Session
 from requests_oauthlib import OAuth1Session
+
 from tests.e2e.server.served import PASSWORD, Seeds, Served
 from tests.support.browser_session import csrf_token, logged_in
 

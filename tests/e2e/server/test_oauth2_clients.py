@@ -25,6 +25,7 @@ from oauthlib.oauth2 import (
 )
 from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
+
 from tests.e2e.server.served import PASSWORD, Seeds, Served
 from tests.e2e.server.tokens import verified
 from tests.support.browser_session import consent, logged_in

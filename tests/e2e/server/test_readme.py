@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
+
 from tests.conftest import IN_CI
 from tests.e2e.server.served import AUTHGATE, Served
 from tests.e2e.server.tokens import verified

@@ -12,6 +12,7 @@ from typing import Any
 
 import jwt
 import requests
+
 from tests.e2e.server.served import Served
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from tests.oauth1.harness import CALLBACK, SERVER, FakeUser, Harness
 
 from authgate.core.http import Request
 from authgate.core.oauth1 import (
@@ -12,6 +11,7 @@ from authgate.core.oauth1 import (
     SecretCipher,
     SecretDecryptionError,
 )
+from tests.oauth1.harness import CALLBACK, SERVER, FakeUser, Harness
 
 
 def test_temporary_credential_response(clock) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import pytest
-from tests.oauth1.harness import CLIENT_ID, SERVER, FakeClient, Harness, error_of
 
 from authgate.core.http import Request
 from authgate.core.oauth1 import (
@@ -15,6 +14,7 @@ from authgate.core.oauth1 import (
     MissingRequiredParameterError,
 )
 from authgate.core.oauth1.encoding import build_authorization_header
+from tests.oauth1.harness import CLIENT_ID, SERVER, FakeClient, Harness, error_of
 
 NOTHING_WRITTEN = ("create_temporary_credential", "create_token_credential",
                    "create_authorization_verifier", "delete_temporary_credential")

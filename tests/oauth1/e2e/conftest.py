@@ -10,6 +10,7 @@ import pytest
 import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+
 from tests.support.live import live_server
 
 CALLBACK = "https://client.example/callback"

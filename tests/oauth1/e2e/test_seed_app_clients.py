@@ -8,6 +8,7 @@ import pytest
 from authlib.integrations.requests_client import OAuth1Session as AuthlibSession
 from requests_oauthlib import OAuth1Session
 from sqlalchemy import text
+
 from tests.oauth1.e2e.conftest import CALLBACK, LiveExample
 
 

@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.views import MethodView
 from flask_restful import Api, Resource
-from tests.oauth1.harness import CALLBACK, CLIENT_ID, CLIENT_SECRET, FakeClient, FakeToken
 
 from authgate.cache import MemoryCache
 from authgate.cache.oauth1 import (
@@ -25,6 +24,7 @@ from authgate.cache.oauth1 import (
 )
 from authgate.core.oauth1.signature import escape, generate_signature_base_string
 from authgate.flask.oauth1 import AuthorizationServer, ResourceProtector, current_credential
+from tests.oauth1.harness import CALLBACK, CLIENT_ID, CLIENT_SECRET, FakeClient, FakeToken
 
 TOKEN, TOKEN_SECRET = "tok-1", "tok-1-secret"
 

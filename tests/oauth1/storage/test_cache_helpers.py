@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from tests.oauth1.harness import FakeUser, RecordingRegistry
 
 from authgate.cache import MemoryCache
 from authgate.cache.oauth1 import (
     create_exists_nonce_func,
     register_temporary_credential_hooks,
 )
+from tests.oauth1.harness import FakeUser, RecordingRegistry
 
 
 class PlainCache:

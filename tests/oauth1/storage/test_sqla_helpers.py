@@ -17,7 +17,6 @@ from sqlalchemy.orm import (
     scoped_session,
     sessionmaker,
 )
-from tests.oauth1.harness import FakeUser, RecordingRegistry
 
 from authgate.core.oauth1 import SecretCipher
 from authgate.sqla.oauth1 import (
@@ -34,6 +33,7 @@ from authgate.sqla.oauth1 import (
     register_token_credential_hooks,
     remove_secret_cipher_provider,
 )
+from tests.oauth1.harness import FakeUser, RecordingRegistry
 
 
 class Base(DeclarativeBase):
