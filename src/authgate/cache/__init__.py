@@ -8,8 +8,13 @@ credentials) and ``incr`` (counters for rate limits and polling intervals).
 Values are JSON-serialisable; both backends store them the same way.
 """
 
+from typing import TYPE_CHECKING
+
 from authgate.cache.base import Cache
 from authgate.cache.memory import MemoryCache
+
+if TYPE_CHECKING:
+    from authgate.cache.redis import RedisCache
 
 __all__ = ["Cache", "MemoryCache", "RedisCache"]
 

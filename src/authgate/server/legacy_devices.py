@@ -42,6 +42,8 @@ def _legacy_grant_class(flow: DeviceFlow) -> type[Any]:
     """The flow's device-code grant, identifying the client by its two codes if need be."""
 
     class LegacyPollGrant(flow.grant_class):  # type: ignore[misc,name-defined]
+        request: OAuth2Request
+
         def authenticate_token_endpoint_client(self) -> Any:
             user_code = normalize_user_code(_required(self.request, "auth_code"))
             credential = flow.find(_required(self.request, "device_code"))
@@ -73,4 +75,5 @@ def legacy_poll(core_server: Any, flow: DeviceFlow, request: Request) -> Respons
         grant.validate_token_request()
         return json_response(200, grant.create_token_response())
     except OAuth2Error as error:
-        return core_server.error_response(request, error)
+        answer: Response = core_server.error_response(request, error)
+        return answer

@@ -191,10 +191,11 @@ def _insert_once(session: Any, model: type[Any], values: dict[str, Any]) -> bool
     """Insert a row unless the unique constraint has it already; True if inserted."""
     table = model.__table__
     name = session.get_bind(mapper=model).dialect.name
-    dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    if name in dialects:
+    if name in ("postgresql", "sqlite"):
         # RETURNING says whether a row went in (rowcount is -1 under implicit RETURNING).
-        statement = dialects[name](table).values(**values).on_conflict_do_nothing()
+        dialect_insert = postgresql.insert(table) if name == "postgresql" \
+            else sqlite.insert(table)
+        statement = dialect_insert.values(**values).on_conflict_do_nothing()
         inserted = session.execute(statement.returning(*table.primary_key.columns)).first()
         session.commit()
         return inserted is not None

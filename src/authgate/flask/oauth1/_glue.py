@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import import_module
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import flask
 
@@ -69,12 +69,12 @@ def flask_response(response: Response) -> flask.Response:
 
 def _resolve(value: Any, what: str) -> Callable[[], str] | None:
     if value is None or callable(value):
-        return value
+        return cast("Callable[[], str] | None", value)
     if isinstance(value, str):
         module, _, name = value.replace(":", ".").rpartition(".")
         found = getattr(import_module(module), name)
         if callable(found):
-            return found  # type: ignore[no-any-return]
+            return cast("Callable[[], str]", found)
     raise TypeError(f"{what} must be a callable or an import string, not {value!r}")
 
 

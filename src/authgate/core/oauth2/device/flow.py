@@ -12,7 +12,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from authgate.core.oauth2.device.credential import (
     APPROVED,
@@ -44,7 +44,14 @@ from authgate.core.security import constant_time_equals, token_digest
 if TYPE_CHECKING:
     from authgate.core.oauth2.device.endpoint import DeviceAuthorizationEndpoint
     from authgate.core.oauth2.device.grant import DeviceCodeGrant
-    from authgate.core.oauth2.server import AuthorizationServer
+
+
+class GrantRegistry(Protocol):
+    """What :meth:`DeviceFlow.register` needs of a server."""
+
+    def register_grant(self, grant_cls: Any, extensions: Any = None) -> None: ...
+
+    def register_endpoint(self, endpoint: Any) -> None: ...
 
 __all__ = [
     "DEVICE_CODE_BYTES",
@@ -147,7 +154,8 @@ class DeviceFlow:
             )
         return self._endpoint_class
 
-    def register(self, server: AuthorizationServer) -> None:
+    def register(self, server: GrantRegistry) -> None:
+        """Register the grant and the endpoint on a server (the core's or a face of it)."""
         server.register_grant(self.grant_class)
         server.register_endpoint(self.endpoint_class)
 

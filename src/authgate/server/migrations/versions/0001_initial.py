@@ -20,11 +20,11 @@ branch_labels = None
 depends_on = None
 
 
-def _id() -> sa.Column:
+def _id() -> sa.Column[int]:
     return sa.Column("id", sa.Integer(), primary_key=True)
 
 
-def _user_id(nullable: bool = True) -> sa.Column:
+def _user_id(nullable: bool = True) -> sa.Column[int]:
     return sa.Column("user_id", sa.Integer(), sa.ForeignKey("user.id", ondelete="CASCADE"),
                      nullable=nullable)
 
