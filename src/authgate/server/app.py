@@ -161,7 +161,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> flask.Flask:
     cache = _make_cache(settings)
     keys = KeyRing(db.session_factory, cipher, clock=settings.clock,
                    reload_interval=settings.key_reload_interval)
-    audit = AuditLog(db.session_factory, settings.clock)
+    audit = AuditLog(db.engine, settings.clock)
     oauth2 = build_oauth2(app, settings, db, keys, audit, cache)
     oauth1 = build_oauth1(app, settings, db, cache)
     app.extensions[EXTENSION] = ServerState(settings, db, cache, keys, cipher, audit,

@@ -3,8 +3,9 @@
 Every event goes two ways: a row of the ``audit_event`` table (what the home
 page and an operator's queries read) and one JSON line on the
 ``authgate.audit`` logger (what a log shipper forwards to a SIEM). Rows are
-written in their own short Session, so an audit entry never rides on (or is
-rolled back with) the request's unit of work.
+written by one Core INSERT in their own short transaction on the engine, so
+an audit entry never rides on (or is rolled back with) the request's unit of
+work, and costs no ORM unit of work of its own.
 
 Nothing secret is ever written: callers pass names, ids, scopes and grant
 types, and :func:`redact` drops any detail whose name says it could be a
@@ -23,7 +24,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, insert
 
 from authgate.server.models import AuditEvent
 
@@ -49,20 +50,20 @@ def redact(detail: Mapping[str, Any]) -> dict[str, Any]:
 class AuditLog:
     """Writes events; ``record`` for any kind, ``sign_in`` for the pages' sign-in form."""
 
-    def __init__(self, session_factory: Callable[[], Session], clock: Callable[[], float]
-                 ) -> None:
-        self._session_factory = session_factory
+    def __init__(self, engine: Engine, clock: Callable[[], float]) -> None:
+        self._engine = engine
         self._clock = clock
+        self._insert = insert(AuditEvent.__table__)
 
     def record(self, kind: str, *, actor: str | None = None, client_id: str | None = None,
                **detail: Any) -> None:
         at = self._clock()
         clean = redact(detail)
-        with self._session_factory() as session:
-            session.add(AuditEvent(at=at, kind=kind[:40], actor=_cut(actor, 120),
-                                   client_id=_cut(client_id, 48),
-                                   detail=json.dumps(clean, default=str)))
-            session.commit()
+        with self._engine.begin() as connection:
+            connection.execute(self._insert, {"at": at, "kind": kind[:40],
+                                              "actor": _cut(actor, 120),
+                                              "client_id": _cut(client_id, 48),
+                                              "detail": json.dumps(clean, default=str)})
         audit_lines.info(json.dumps({"at": round(at, 3), "event": kind, "actor": actor,
                                      "client_id": client_id, **clean},
                                     default=str, sort_keys=True))
