@@ -23,11 +23,12 @@ a serialization error instead: still never a second winner.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, inspect, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, delete, inspect, or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -81,8 +82,21 @@ def _rowcount(result: Any) -> int:
     return int(result.rowcount)
 
 
+@functools.cache
 def _has_column(model: type[Any], name: str) -> bool:
+    """Whether ``model`` maps ``name``: asked on every save, the mapping never changes."""
     return name in inspect(model).attrs
+
+
+def lookup_statement(model: type[Any], column: Any) -> Any:
+    """``SELECT model WHERE column = :value`` refreshing what the session holds, built once.
+
+    A prebuilt statement with a bound parameter skips building the clause and its
+    cache key on every call; the parameter takes the column's type, so digest
+    columns hash the clear value as ``filter_by`` does.
+    """
+    return select(model).where(column == bindparam("value")).execution_options(
+        populate_existing=True)
 
 
 # -- clients --------------------------------------------------------------------------
@@ -90,11 +104,10 @@ def create_query_client_func(session: SessionLike, client_model: type[Any]
                              ) -> Callable[[str], Any]:
     """``query_client(client_id)`` for the server: the client, or None."""
 
+    stmt = lookup_statement(client_model, client_model.client_id)
+
     def query_client(client_id: str) -> Any:
-        stmt = select(client_model).filter_by(client_id=client_id)
-        return session.execute(
-            stmt.execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        return session.execute(stmt, {"value": client_id}).scalar_one_or_none()
 
     return query_client
 
@@ -163,10 +176,8 @@ def query_token_record(session: SessionLike, token_model: type[Any], token_strin
     if token_type_hint == "refresh_token":
         columns.reverse()
     for column in columns:
-        stmt = select(token_model).where(column == token_string)
-        record = session.execute(
-            stmt.execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        record = session.execute(lookup_statement(token_model, column),
+                                 {"value": token_string}).scalar_one_or_none()
         if record is not None:
             return record
     return None
@@ -258,11 +269,10 @@ def create_bearer_token_validator(session: SessionLike, token_model: type[Any]
                                   ) -> type[BearerTokenValidator]:
     """A bearer token validator class for ``ResourceProtector.register_token_validator``."""
 
+    stmt = lookup_statement(token_model, token_model.access_token)
+
     class SQLAlchemyBearerTokenValidator(BearerTokenValidator):
         def authenticate_token(self, token_string: str) -> Any:
-            stmt = select(token_model).where(token_model.access_token == token_string)
-            return session.execute(
-                stmt.execution_options(populate_existing=True)
-            ).scalar_one_or_none()
+            return session.execute(stmt, {"value": token_string}).scalar_one_or_none()
 
     return SQLAlchemyBearerTokenValidator

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from authgate.core.oauth2.request import OAuth2Request
@@ -61,6 +61,13 @@ class SQLAlchemyStore:
         self._authenticate_user = authenticate_user
         self.clock = clock
         self._query_client = functions.create_query_client_func(session, client_model)
+        self._access_token_stmt = functions.lookup_statement(token_model,
+                                                             token_model.access_token)
+        self._refresh_token_stmt = functions.lookup_statement(token_model,
+                                                              token_model.refresh_token)
+        self._code_stmt = select(code_model).where(
+            code_model.code == bindparam("code"), code_model.client_id == bindparam("client_id")
+        ).execution_options(populate_existing=True)
 
     def __repr__(self) -> str:
         return (f"<SQLAlchemyStore clients={self.client_model.__name__} "
@@ -109,9 +116,8 @@ class SQLAlchemyStore:
     def query_authorization_code(self, code: str, client: Any) -> Any:
         """The code issued to ``client``: one lookup on digest and client together, so
         another client's code is as absent as an unknown one."""
-        stmt = select(self.code_model).filter_by(code=code, client_id=client.get_client_id())
         return self.session.execute(
-            stmt.execution_options(populate_existing=True)
+            self._code_stmt, {"code": code, "client_id": client.get_client_id()}
         ).scalar_one_or_none()
 
     def delete_authorization_code(self, authorization_code: Any) -> bool:
@@ -127,16 +133,12 @@ class SQLAlchemyStore:
                                             token_type_hint)
 
     def query_access_token(self, token_string: str) -> Any:
-        stmt = select(self.token_model).where(self.token_model.access_token == token_string)
-        return self.session.execute(
-            stmt.execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        return self.session.execute(self._access_token_stmt,
+                                    {"value": token_string}).scalar_one_or_none()
 
     def query_refresh_token(self, refresh_token: str) -> Any:
-        stmt = select(self.token_model).where(self.token_model.refresh_token == refresh_token)
-        return self.session.execute(
-            stmt.execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        return self.session.execute(self._refresh_token_stmt,
+                                    {"value": refresh_token}).scalar_one_or_none()
 
     def revoke_token(self, token: Any) -> None:
         functions.revoke_token_record(self.session, token, now=self.clock())
