@@ -1,0 +1,84 @@
+"""``save_token_record``: one Core INSERT for a plain token model, the unit of work otherwise.
+
+Either way the caller gets the same persistent record (digests in memory,
+defaults loaded on access, revocable by identity), and a model with an
+INSERT hook still sees it run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import ForeignKey, create_engine, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+from authgate.core.http import Request
+from authgate.core.oauth2.request import OAuth2Request
+from authgate.core.security import token_digest
+from authgate.sqla.oauth2 import OAuth2TokenMixin, revoke_token_record, save_token_record
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Owner(Base):
+    __tablename__ = "owners"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+    def get_user_id(self) -> int:
+        return self.id
+
+
+class PlainToken(Base, OAuth2TokenMixin):
+    __tablename__ = "plain_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey(Owner.id), default=None)
+
+
+class HookedToken(Base, OAuth2TokenMixin):
+    __tablename__ = "hooked_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(default=None)
+
+
+inserted: list[Any] = []
+event.listen(HookedToken, "before_insert", lambda _m, _c, target: inserted.append(target))
+
+
+class _Client:
+    def get_client_id(self) -> str:
+        return "client-1"
+
+
+def _save(session: Any, model: type[Any], access: str) -> Any:
+    token = {"token_type": "Bearer", "access_token": access, "refresh_token": access + "-r",
+             "expires_in": 60, "scope": "profile"}
+    request = OAuth2Request(http=Request.build("POST", "https://as.example/token"),
+                            client=_Client(), user=session.get(Owner, 1))
+    return save_token_record(session, model, token, request, clock=lambda: 1000.0)
+
+
+def test_plain_and_hooked_models_give_the_same_record(tmp_path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 't.db'}")
+    Base.metadata.create_all(engine)
+    for expire_on_commit in (True, False):
+        with sessionmaker(engine, expire_on_commit=expire_on_commit)() as session:
+            if session.get(Owner, 1) is None:
+                session.add(Owner(id=1))
+                session.commit()
+            for model in (PlainToken, HookedToken):
+                access = f"{model.__name__}-{expire_on_commit}-" + "a" * 32
+                record = _save(session, model, access)
+                assert record in session and record.id is not None
+                assert record.access_token == token_digest(access)
+                assert record.refresh_token == token_digest(access + "-r")
+                assert record.user_id == 1 and record.client_id == "client-1"
+                assert record.issued_at == 1000 and record.family.startswith("tok:")
+                assert not record.is_revoked()
+                revoke_token_record(session, record, now=2000)
+                stored = session.execute(select(model).where(
+                    model.access_token == access)).scalar_one()
+                assert stored is record and stored.is_revoked()
+    assert len(inserted) == 2  # the hook ran for each HookedToken
+    engine.dispose()
