@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, Table, insert
 
 from authgate.server.models import AuditEvent
 
@@ -53,7 +53,7 @@ class AuditLog:
     def __init__(self, engine: Engine, clock: Callable[[], float]) -> None:
         self._engine = engine
         self._clock = clock
-        self._insert = insert(AuditEvent.__table__)
+        self._insert = insert(cast(Table, AuditEvent.__table__))
 
     def record(self, kind: str, *, actor: str | None = None, client_id: str | None = None,
                **detail: Any) -> None:
