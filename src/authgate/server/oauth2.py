@@ -182,7 +182,7 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
 def _audited_grants(classes: Any, settings: Settings, audit: AuditLog) -> dict[str, Any]:
     """The stored grant classes, with the audit events and IS-10 rules the server adds."""
 
-    class AuthorizationCodeGrant(classes.authorization_code):  # type: ignore[name-defined,misc]
+    class AuthorizationCodeGrant(classes.authorization_code):  # type: ignore[misc]
         def save_authorization_code(self, code: str, request: OAuth2Request) -> Any:
             saved = super().save_authorization_code(code, request)
             audit.record("authorization.code_issued",
@@ -191,13 +191,13 @@ def _audited_grants(classes: Any, settings: Settings, audit: AuditLog) -> dict[s
                          pkce=bool(request.data.get("code_challenge")))
             return saved
 
-    class ClientCredentialsGrant(classes.client_credentials):  # type: ignore[name-defined,misc]
+    class ClientCredentialsGrant(classes.client_credentials):  # type: ignore[misc]
         def validate_token_request(self) -> None:
             super().validate_token_request()
             if settings.nmos:  # IS-10: Nodes reach only the registration and events APIs
                 check_client_credentials_scope(self.request.scope)
 
-    class RevocationEndpoint(classes.revocation):  # type: ignore[name-defined,misc]
+    class RevocationEndpoint(classes.revocation):  # type: ignore[misc]
         def revoke_token(self, token: Any, request: OAuth2Request) -> None:
             super().revoke_token(token, request)
             audit.record("token.revoked", client_id=request.client.get_client_id(),
