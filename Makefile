@@ -29,7 +29,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests examples
 	$(BIN)/lint-imports
-	$(BIN)/mypy src/authgate/core
+	$(BIN)/mypy src/authgate
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
