@@ -54,7 +54,7 @@ def test_serve_advertises_once_and_says_goodbye(tmp_path: Path, loopback_multica
     try:
         with _running([str(BIN / "authgate"), "serve", "--port", str(port), "--workers", "2"],
                       env, base, tmp_path / "serve.log"):
-            assert seen.added.wait(WAIT_S), (tmp_path / "serve.log").read_text()
+            # Ask actively: a passive announcement can be missed on a loaded machine.
             info = _resolve(browser_zc, full_name)
             assert info.port == port
             assert info.decoded_properties == {
