@@ -105,7 +105,7 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _fmt(value: Any, digits: int = 0) -> str:
     if value is None:
-        return "–"
+        return "-"
     if isinstance(value, float):
         return f"{value:,.{digits}f}"
     return str(value)
@@ -141,7 +141,7 @@ def markdown(summary: dict[str, Any]) -> str:
             f"{'✓' if g['met'] else ('✗' if g['met'] is False else '?')}" for g in e["goals"])
         lines.append(f"| {e['workload']} | {e['db']} | {e['token_format']} "
                      f"| {_fmt(e['vs_reference'], 2)} | {_fmt(e['vs_ceiling'], 2)} "
-                     f"| {goals or '–'} |")
+                     f"| {goals or '-'} |")
     failures = summary.get("failures") or []
     if failures:
         lines += ["", "## Failed starts", ""]
