@@ -24,8 +24,8 @@ from sqlalchemy.engine import make_url
 from authgate.server import admin
 from tests.server.conftest import PASSWORD, Server, csrf_of
 from tests.server.test_oauth2_flows import _basic
-from tests.server.test_shared_state import fresh_postgres
 from tests.support.live import live_server
+from tests.support.postgres import fresh_postgres
 from tests.support.tcp_proxy import tcp_proxy
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"

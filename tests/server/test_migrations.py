@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from authgate.server import migrate
 from authgate.server.database import Base, build_engine
+from tests.support.postgres import fresh_postgres as new_postgres
 
 
 def _diff(engine: sa.Engine) -> list:
@@ -24,16 +24,8 @@ def _diff(engine: sa.Engine) -> list:
 @pytest.fixture
 def fresh_postgres(postgres_url: str) -> Iterator[str]:
     """A database of its own: the run's shared one may hold other suites' tables."""
-    name = f"authgate_server_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with new_postgres(postgres_url, "authgate_server") as url:
+        yield url
 
 
 def _check(url: str) -> None:

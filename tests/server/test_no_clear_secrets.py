@@ -27,7 +27,7 @@ from sqlalchemy import MetaData, select
 from authgate.oauth2 import create_s256_code_challenge
 from authgate.server import admin
 from tests.server.conftest import PASSWORD, Server, csrf_of
-from tests.server.test_shared_state import fresh_postgres
+from tests.support.postgres import fresh_postgres
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 REDIRECT = "https://app.example.com/cb"

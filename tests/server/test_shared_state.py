@@ -30,6 +30,7 @@ from oauthlib.oauth1 import Client as OAuth1Client
 from authgate.oauth2 import create_s256_code_challenge
 from authgate.server.ratelimit import PER_ADDRESS
 from tests.conftest import RUN_ID, free_port
+from tests.support.postgres import fresh_postgres
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 BIN = Path(sys.executable).parent
@@ -40,24 +41,6 @@ VERIFIER = "v" * 64
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 #: How long a server may take to answer /health/ready after its start, on a loaded machine.
 START_DEADLINE_S = 90.0
-
-
-@contextmanager
-def fresh_postgres(base_url: str) -> Iterator[str]:
-    """A database of its own: signing keys are sealed with each test's secret key, so tests
-    sharing one database would find keys they cannot decrypt."""
-    import sqlalchemy as sa
-
-    name = f"authgate_t_{RUN_ID}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        yield sa.engine.make_url(base_url).set(database=name).render_as_string(False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _wait_ready(process: subprocess.Popen, base: str, log_path: Path) -> None:
