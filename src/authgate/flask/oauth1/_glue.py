@@ -13,7 +13,7 @@ from typing import Any, ClassVar, cast
 
 import flask
 
-from authgate.core.http import Headers, Params, Request, Response, media_type
+from authgate.core.http import Headers, Params, Request, media_type
 from authgate.core.oauth1 import BUILTIN_SIGNATURE_METHODS, SecretCipher, SignatureMethod
 from authgate.core.oauth1.request import FORM_MEDIA_TYPE
 from authgate.core.oauth1.tokens import (
@@ -21,6 +21,7 @@ from authgate.core.oauth1.tokens import (
     DEFAULT_TOKEN_SECRET_LENGTH,
     create_token_generator,
 )
+from authgate.flask.http import to_flask_response
 
 EXTENSION = "authgate.oauth1"
 DEFAULT_SIGNATURE_METHODS = ("HMAC-SHA1",)
@@ -63,8 +64,8 @@ def core_request() -> Request:
     )
 
 
-def flask_response(response: Response) -> flask.Response:
-    return flask.Response(response.body, status=response.status, headers=list(response.headers))
+#: Core responses become Flask ones the same way for every face.
+flask_response = to_flask_response
 
 
 def _resolve(value: Any, what: str) -> Callable[[], str] | None:
