@@ -47,6 +47,7 @@ from authgate.core.oauth2.endpoints.revocation import RevocationEndpoint
 from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.oauth2.resource import BearerTokenValidator
 from authgate.core.security import generate_token, token_digest
+from authgate.sqla.rows import RowLoader
 
 __all__ = [
     "SessionLike",
@@ -119,10 +120,10 @@ def create_query_client_func(session: SessionLike, client_model: type[Any]
                              ) -> Callable[[str], Any]:
     """``query_client(client_id)`` for the server: the client, or None."""
 
-    stmt = lookup_statement(client_model, client_model.client_id)
+    loader = RowLoader(client_model, client_model.client_id)
 
     def query_client(client_id: str) -> Any:
-        return session.execute(stmt, {"value": client_id}).scalar_one_or_none()
+        return loader.load(session, client_id)
 
     return query_client
 
@@ -318,10 +319,10 @@ def create_bearer_token_validator(session: SessionLike, token_model: type[Any]
                                   ) -> type[BearerTokenValidator]:
     """A bearer token validator class for ``ResourceProtector.register_token_validator``."""
 
-    stmt = lookup_statement(token_model, token_model.access_token)
+    loader = RowLoader(token_model, token_model.access_token)
 
     class SQLAlchemyBearerTokenValidator(BearerTokenValidator):
         def authenticate_token(self, token_string: str) -> Any:
-            return session.execute(stmt, {"value": token_string}).scalar_one_or_none()
+            return loader.load(session, token_string)
 
     return SQLAlchemyBearerTokenValidator

@@ -13,13 +13,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import bindparam, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.security import token_digest
 from authgate.sqla.oauth2 import functions
 from authgate.sqla.oauth2.functions import SessionLike
+from authgate.sqla.rows import RowLoader
 
 __all__ = ["SQLAlchemyStore"]
 
@@ -61,13 +62,13 @@ class SQLAlchemyStore:
         self._authenticate_user = authenticate_user
         self.clock = clock
         self._query_client = functions.create_query_client_func(session, client_model)
-        self._access_token_stmt = functions.lookup_statement(token_model,
-                                                             token_model.access_token)
-        self._refresh_token_stmt = functions.lookup_statement(token_model,
-                                                              token_model.refresh_token)
-        self._code_stmt = select(code_model).where(
-            code_model.code == bindparam("code"), code_model.client_id == bindparam("client_id")
-        ).execution_options(populate_existing=True)
+        self._access_token = RowLoader(token_model, token_model.access_token)
+        self._refresh_token = RowLoader(token_model, token_model.refresh_token)
+        self._code = RowLoader(code_model, code_model.code, code_model.client_id)
+        user_key = inspect(user_model).primary_key
+        if len(user_key) != 1:
+            raise TypeError(f"{user_model.__name__} needs a one-column primary key")
+        self._user = RowLoader(user_model, user_key[0])
 
     def __repr__(self) -> str:
         return (f"<SQLAlchemyStore clients={self.client_model.__name__} "
@@ -80,7 +81,7 @@ class SQLAlchemyStore:
     def get_user(self, user_id: Any) -> Any:
         if user_id is None:
             return None
-        return self.session.get(self.user_model, user_id, populate_existing=True)
+        return self._user.load(self.session, user_id)
 
     def authenticate_user(self, username: str, password: str) -> Any:
         if self._authenticate_user is not None:
@@ -116,9 +117,7 @@ class SQLAlchemyStore:
     def query_authorization_code(self, code: str, client: Any) -> Any:
         """The code issued to ``client``: one lookup on digest and client together, so
         another client's code is as absent as an unknown one."""
-        return self.session.execute(
-            self._code_stmt, {"code": code, "client_id": client.get_client_id()}
-        ).scalar_one_or_none()
+        return self._code.load(self.session, code, client.get_client_id())
 
     def delete_authorization_code(self, authorization_code: Any) -> bool:
         return functions.consume_authorization_code(self.session, authorization_code)
@@ -133,12 +132,10 @@ class SQLAlchemyStore:
                                             token_type_hint)
 
     def query_access_token(self, token_string: str) -> Any:
-        return self.session.execute(self._access_token_stmt,
-                                    {"value": token_string}).scalar_one_or_none()
+        return self._access_token.load(self.session, token_string)
 
     def query_refresh_token(self, refresh_token: str) -> Any:
-        return self.session.execute(self._refresh_token_stmt,
-                                    {"value": refresh_token}).scalar_one_or_none()
+        return self._refresh_token.load(self.session, refresh_token)
 
     def revoke_token(self, token: Any) -> None:
         functions.revoke_token_record(self.session, token, now=self.clock())

@@ -1,0 +1,178 @@
+"""Hot-path lookups: one SELECT compiled once, run on the session's own DBAPI connection.
+
+An ORM ``session.execute(select(Model)...)`` costs about ten times the SQL it
+runs (ORM compile state, result metadata, the loading pipeline): on the token
+endpoint and on every bearer-protected request that is most of the time spent
+beyond Flask. :class:`RowLoader` keeps the ORM's result, a persistent instance
+in the caller's session, and skips the machinery in between:
+
+- the statement is compiled once per dialect, with the column types' bind and
+  result processors looked up at the same time (so a :class:`HashedToken`
+  column still hashes the clear value it is given);
+- it runs on the DBAPI connection of the session's current transaction, so it
+  sees what that transaction sees and takes part in its commit or rollback;
+- the row becomes an instance the way ``make_transient_to_detached`` and
+  ``Session.add`` make one: persistent, with relationships and any column left
+  unloaded loading lazily on first access. An instance the session already
+  holds is refreshed instead, as ``populate_existing`` would.
+
+A model whose loading the ORM must see (inheritance, deferred or SQL-expression
+columns, ``load`` / ``refresh`` listeners), or an engine with cursor listeners
+or ``echo`` on, goes through the ordinary ORM statement, so nothing that hooks
+into SQLAlchemy is bypassed. Driver errors are wrapped as SQLAlchemy's
+(``OperationalError`` and friends) and a dropped connection is invalidated,
+exactly as a Core statement would do it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Connection, and_, bindparam, inspect, select
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import ColumnProperty, Mapper, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+
+__all__ = ["RowLoader"]
+
+Processor = Callable[[Any], Any] | None
+
+
+class _Compiled:
+    """The driver-level form of one statement for one dialect."""
+
+    __slots__ = ("binds", "names", "positional", "results", "sql")
+
+    def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Column[Any]],
+                 dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql: str = compiled.string
+        self.names = tuple(names)
+        self.positional: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positiontup is not None else None)
+        binds = {}
+        for name in names:
+            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                binds[name] = processor
+        self.binds: dict[str, Callable[[Any], Any]] = binds
+        self.results: tuple[Processor, ...] = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in columns)
+
+    def parameters(self, values: Sequence[Any]) -> Any:
+        named = {}
+        for name, value in zip(self.names, values, strict=True):
+            processor = self.binds.get(name)
+            named[name] = processor(value) if processor is not None else value
+        if self.positional is None:
+            return named
+        return tuple(named[name] for name in self.positional)
+
+
+def _loads_plainly(mapper: Mapper[Any]) -> bool:
+    """Whether a row of ``mapper``'s table is all the ORM needs to build an instance."""
+    if mapper.inherits is not None or mapper.polymorphic_on is not None or \
+            len(mapper.tables) != 1:
+        return False
+    dispatch = mapper.class_manager.dispatch
+    if dispatch.load or dispatch.refresh:
+        return False
+    table = mapper.local_table
+    for prop in mapper.column_attrs:
+        if prop.deferred or len(prop.columns) != 1:
+            return False
+        column = prop.columns[0]
+        if not isinstance(column, Column) or column.table is not table:
+            return False
+    return True
+
+
+class RowLoader:
+    """``load(session, *values)``: the instance of ``model`` whose ``columns`` equal
+    ``values``, or None; built once, used on every request.
+
+    ``columns`` should identify at most one row (a unique key); if several match,
+    the first the database returns is used.
+    """
+
+    def __init__(self, model: type[Any], *columns: Any) -> None:
+        mapper: Mapper[Any] = inspect(model)
+        self.model = model
+        self._mapper = mapper
+        self._names = tuple(f"p{i}" for i in range(len(columns)))
+        where = and_(*(column == bindparam(name)
+                       for column, name in zip(columns, self._names, strict=True)))
+        #: The ORM statement: the fallback, and what the fast path must agree with.
+        self.orm_statement = select(model).where(where).execution_options(
+            populate_existing=True)
+        self._plain = _loads_plainly(mapper)
+        props: list[ColumnProperty[Any]] = list(mapper.column_attrs)
+        self._keys = tuple(prop.key for prop in props)
+        self._columns: tuple[Column[Any], ...] = tuple(
+            prop.columns[0] for prop in props)  # type: ignore[misc]
+        pk = {column: i for i, column in enumerate(self._columns)}
+        self._pk_positions = tuple(pk[column] for column in mapper.primary_key) \
+            if self._plain and all(c in pk for c in mapper.primary_key) else None
+        self._statement = select(*self._columns).where(where)
+        self._compiled: dict[int, _Compiled] = {}
+
+    def __repr__(self) -> str:
+        return f"<RowLoader {self.model.__name__} {'direct' if self._direct else 'orm'}>"
+
+    @property
+    def _direct(self) -> bool:
+        return self._pk_positions is not None
+
+    def load(self, session: Any, *values: Any) -> Any:
+        connection: Connection = session.connection(bind_arguments={"mapper": self._mapper})
+        if not self._direct or connection._echo or \
+                connection.dispatch.before_cursor_execute or \
+                connection.dispatch.after_cursor_execute:
+            params = dict(zip(self._names, values, strict=True))
+            return session.execute(self.orm_statement, params).scalars().first()
+        row = self._fetch(connection, values)
+        return None if row is None else self._instance(session, row)
+
+    def _fetch(self, connection: Connection, values: Sequence[Any]) -> Any:
+        dialect = connection.dialect
+        compiled = self._compiled.get(id(dialect))
+        if compiled is None:
+            compiled = self._compiled[id(dialect)] = _Compiled(
+                self._statement, self._names, self._columns, dialect)
+        params = compiled.parameters(values)
+        proxied = connection.connection
+        cursor = proxied.cursor()
+        try:
+            cursor.execute(compiled.sql, params)
+            row = cursor.fetchone()
+        except dialect.loaded_dbapi.Error as error:
+            invalidated = dialect.is_disconnect(error, proxied, cursor)
+            if invalidated:
+                connection.invalidate(error)
+            raise DBAPIError.instance(compiled.sql, params, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=invalidated,
+                                      dialect=dialect) from error
+        finally:
+            cursor.close()
+        if row is None:
+            return None
+        return tuple(value if processor is None or value is None else processor(value)
+                     for processor, value in zip(compiled.results, row, strict=True))
+
+    def _instance(self, session: Any, row: tuple[Any, ...]) -> Any:
+        mapper = self._mapper
+        assert self._pk_positions is not None
+        key = mapper.identity_key_from_primary_key([row[i] for i in self._pk_positions])
+        existing = session.identity_map.get(key)
+        if existing is not None:  # populate_existing: the row wins over what was held
+            for name, value in zip(self._keys, row, strict=True):
+                set_committed_value(existing, name, value)
+            return existing
+        instance = mapper.class_manager.new_instance()
+        instance.__dict__.update(zip(self._keys, row, strict=True))
+        make_transient_to_detached(instance)
+        session.add(instance)
+        return instance

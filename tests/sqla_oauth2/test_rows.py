@@ -1,0 +1,155 @@
+"""RowLoader: the hot-path lookup must give what the ORM statement gives, on both databases."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import event, insert, inspect, text, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from authgate.core.security import token_digest
+from authgate.sqla.rows import RowLoader
+from tests.sqla_oauth2.support import Client, Token, User, empty_tables
+
+
+@pytest.fixture
+def rows(engine) -> Any:
+    return _seed(engine)
+
+
+def _seed(engine: Any) -> Any:
+    with engine.begin() as conn:
+        conn.execute(insert(User.__table__), [{"id": 1, "username": "alice",
+                                               "password_hash": "x"}])
+        conn.execute(insert(Client.__table__), [{
+            "id": 7, "client_id": "app", "client_secret": "sha256$" + "0" * 64,
+            "client_id_issued_at": 5, "client_secret_expires_at": 0,
+            "client_metadata": '{"scope": "profile"}', "user_id": 1}])
+        conn.execute(insert(Token.__table__), [{
+            "id": 3, "client_id": "app", "token_type": "Bearer",
+            "access_token": "clear-access", "scope": "profile",  # the type hashes it
+            "issued_at": 100, "expires_in": 3600, "user_id": 1}])
+    return engine
+
+
+def _session(engine) -> Session:
+    return sessionmaker(engine, expire_on_commit=False)()
+
+
+def test_direct_load_matches_the_orm_and_is_persistent(rows):
+    loader = RowLoader(Client, Client.client_id)
+    assert "direct" in repr(loader)
+    with _session(rows) as session:
+        client = loader.load(session, "app")
+        assert inspect(client).persistent and client in session
+        assert (client.id, client.client_id, client.scope, client.client_id_issued_at) == \
+            (7, "app", "profile", 5)
+        assert loader.load(session, "app") is client  # one identity per session
+        assert loader.load(session, "nobody") is None
+    with _session(rows) as session:
+        orm = session.execute(loader.orm_statement, {"p0": "app"}).scalar_one()
+        assert {c.key: getattr(orm, c.key) for c in inspect(Client).column_attrs} == \
+            {c.key: getattr(client, c.key) for c in inspect(Client).column_attrs}
+
+
+def test_hashed_column_is_looked_up_by_its_clear_value(rows):
+    loader = RowLoader(Token, Token.access_token)
+    with _session(rows) as session:
+        token = loader.load(session, "clear-access")
+        assert token.id == 3 and token.access_token == token_digest("clear-access")
+        assert loader.load(session, token_digest("clear-access")) is None  # no double hash
+
+
+def test_instance_held_by_the_session_is_refreshed_from_the_row(rows):
+    loader = RowLoader(Token, Token.access_token)
+    with _session(rows) as session:
+        held = session.get(Token, 3)
+        assert held.access_token_revoked_at is None
+        with rows.begin() as other:  # another process revokes it
+            other.execute(update(Token.__table__).values(access_token_revoked_at=9))
+        session.commit()  # a new transaction sees the other's commit
+        assert loader.load(session, "clear-access") is held
+        assert held.access_token_revoked_at == 9 and held.is_revoked()
+        assert not session.dirty  # refreshed as committed state, nothing to flush
+
+
+def test_changes_to_a_loaded_instance_are_flushed_and_relationships_load(rows):
+    with _session(rows) as session:
+        token = RowLoader(Token, Token.access_token).load(session, "clear-access")
+        assert session.get(User, token.user_id).username == "alice"
+        token.scope = "profile email"
+        session.commit()
+    with _session(rows) as session:
+        assert session.get(Token, 3).scope == "profile email"
+
+
+def test_takes_part_in_the_session_transaction(rows):
+    loader = RowLoader(Client, Client.client_id)
+    with _session(rows) as session:
+        session.execute(update(Client.__table__).values(client_metadata='{"scope": "x"}'))
+        assert loader.load(session, "app").scope == "x"  # sees its own uncommitted write
+        session.rollback()
+        assert loader.load(session, "app").scope == "profile"
+
+
+def test_cursor_listeners_see_the_statement(rows):
+    """With cursor events hooked (query logging, Flask-SQLAlchemy's recording), the ORM
+    statement runs, so nothing that listens is bypassed."""
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(rows, "before_cursor_execute", listen)
+    try:
+        with _session(rows) as session:
+            assert RowLoader(Client, Client.client_id).load(session, "app").id == 7
+    finally:
+        event.remove(rows, "before_cursor_execute", listen)
+    assert any("client_id" in statement for statement in seen)
+
+
+def test_model_with_load_listener_goes_through_the_orm(rows):
+    loaded: list[Any] = []
+
+    def on_load(target: Any, context: Any) -> None:
+        loaded.append(target)
+
+    event.listen(Client, "load", on_load)
+    try:
+        loader = RowLoader(Client, Client.client_id)
+        assert "orm" in repr(loader)
+        with _session(rows) as session:
+            client = loader.load(session, "app")
+        assert loaded == [client]
+    finally:
+        event.remove(Client, "load", on_load)
+    assert "direct" in repr(RowLoader(Client, Client.client_id))
+
+
+def test_driver_errors_are_sqlalchemy_errors(rows):
+    with _session(rows) as session:
+        session.execute(text("DROP TABLE " + Token.__tablename__))
+        with pytest.raises(DBAPIError) as raised:
+            RowLoader(Token, Token.access_token).load(session, "clear-access")
+        assert raised.value.orig is not None
+        session.rollback()
+
+
+def test_a_dropped_connection_is_invalidated(pg_engine):
+    """A PostgreSQL backend killed under the session: the SQLAlchemy error a Core
+    statement gives (which the server answers with 503), and a fresh connection next."""
+    empty_tables(pg_engine)
+    rows = _seed(pg_engine)
+    loader = RowLoader(Client, Client.client_id)
+    with _session(rows) as session:
+        pid = session.execute(text("SELECT pg_backend_pid()")).scalar()
+        with rows.connect() as admin:
+            admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        with pytest.raises(OperationalError) as raised:
+            loader.load(session, "app")
+        assert raised.value.connection_invalidated
+        session.rollback()
+        assert loader.load(session, "app").id == 7  # a fresh connection serves again
