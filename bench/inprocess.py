@@ -1,14 +1,16 @@
 """CPU time per request, in process: Flask's test client, no HTTP server, no driver.
 
 What the hot paths cost by themselves (W1 client_credentials, W2 ``/api/me``,
-W3 authorize + code exchange) for the library target and ``authgate serve``'s
-app, on SQLite in ``/dev/shm``. ``time.process_time()`` over many requests
-after a warm-up, best of a few rounds, so a change can be measured in
-seconds rather than through a full ``python -m bench`` run.
+W3 authorize + code exchange; W4 OAuth 1 and W5 device polls on the library
+target only) for the library target and ``authgate serve``'s app, on SQLite
+in ``/dev/shm``. ``time.process_time()`` over many requests after a warm-up,
+best of a few rounds, so a change can be measured in seconds rather than
+through a full ``python -m bench`` run.
 
     .venv/bin/python -m bench.inprocess                       # both targets, W1-W3
     .venv/bin/python -m bench.inprocess --targets serve --workloads W1 -n 3000
     .venv/bin/python -m bench.inprocess --targets serve --workloads W1 --profile
+    .venv/bin/python -m bench.inprocess --targets lib --workloads W4,W5     # OAuth 1, device
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from bench import oauth1_sign
 from bench.targets import fixtures as fx
 
 STATE_ROOT = "/dev/shm" if os.path.isdir("/dev/shm") else None
@@ -148,7 +151,48 @@ def w3(target: Target) -> Callable[[], None]:
     return one
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3}
+def w4(target: Target) -> Callable[[], None]:
+    """An OAuth 1.0a HMAC-SHA1 signed GET, a fresh nonce each (signing is not timed apart:
+    it is a few µs of stdlib HMAC next to the server's work)."""
+    if target.name != "lib":
+        raise SystemExit("W4 runs against the library target only (lib)")
+    url = "http://localhost/oauth1/api/me"
+    web = target.app.test_client()
+
+    def one() -> None:
+        header = oauth1_sign.authorization_header(
+            "GET", url, client_key=fx.OAUTH1_CLIENT_KEY, client_secret=fx.OAUTH1_CLIENT_SECRET,
+            token=fx.OAUTH1_TOKEN, token_secret=fx.OAUTH1_TOKEN_SECRET)
+        answer = web.get("/oauth1/api/me", headers={"Authorization": header})
+        assert answer.status_code == 200, answer.data
+
+    return one
+
+
+def w5(target: Target) -> Callable[[], None]:
+    """One device authorization, then ten polls answered ``authorization_pending``;
+    the figure is per request (eleven of them)."""
+    headers = {"Authorization": target.basic}
+    web = target.app.test_client()
+    grant = "urn:ietf:params:oauth:grant-type:device_code"
+    state = {"code": "", "polls": 10}
+
+    def one() -> None:
+        if state["polls"] == 10:
+            answer = web.post("/oauth/device", data={"scope": fx.SCOPE}, headers=headers)
+            assert answer.status_code == 200, answer.data
+            state["code"], state["polls"] = answer.get_json()["device_code"], 0
+            return
+        state["polls"] = int(state["polls"]) + 1
+        answer = web.post("/oauth/token", headers=headers,
+                          data={"grant_type": grant, "device_code": state["code"]})
+        assert answer.status_code == 400 and \
+            answer.get_json()["error"] == "authorization_pending", answer.data
+
+    return one
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}
 TARGETS = {"lib": make_lib, "serve": make_serve}
 
 
