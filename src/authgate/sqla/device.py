@@ -14,9 +14,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Float, Integer, String, Text, delete, select, update
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    delete,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import ColumnProperty, Mapped, Mapper, Session, mapped_column
 
 from authgate.core.oauth2.device import (
     APPROVED,
@@ -46,6 +59,7 @@ class DeviceCodeMixin:
     last_poll: Mapped[float | None] = mapped_column(Float, default=None)
 
     def to_credential(self) -> DeviceCredential:
+        # _CredentialReader builds the same value straight from a row: keep the two in step.
         return DeviceCredential(
             device_code_hash=self.device_code_hash, user_code=self.user_code,
             client_id=self.client_id, scope=self.scope or "", expires_at=self.expires_at,
@@ -61,46 +75,94 @@ class SQLDeviceStore:
 
     ``session_factory`` makes a new session per operation (a ``sessionmaker``),
     so the store is safe to share between threads and each transition commits
-    on its own.
+    on its own. A poll is one session and one indexed read, no commit (the
+    statement is built once and read as a plain row); a new credential is one
+    Core ``INSERT`` when nothing hooks the model's inserts.
     """
 
     def __init__(self, session_factory: Callable[[], Session], model: type[Any]) -> None:
         self.session_factory = session_factory
         self.model = model
+        self._mapper: Mapper[Any] = inspect(model)
+        self._by_hash = _CredentialReader(model, "device_code_hash")
+        self._by_user_code = _CredentialReader(model, "user_code")
+        self._insert_row = insert(self._mapper.local_table)
+        # Built once: an expired row frees its user code (the unique index guards live ones).
+        self._free_user_code = delete(model).where(
+            model.user_code == bindparam("user_code"),
+            model.expires_at <= bindparam("now"),
+        ).execution_options(synchronize_session=False)
 
     def __repr__(self) -> str:
         return f"<SQLDeviceStore {self.model.__name__}>"
 
+    # -- new credentials --------------------------------------------------------------
     def save_device_credential(self, credential: DeviceCredential, now: float) -> bool:
-        model = self.model
+        """Insert the credential; on a user-code clash, free the code if it expired, retry once.
+
+        The expired row is deleted only when the INSERT actually clashes with it,
+        so the common case is one statement and one commit. A clash with a live
+        code (or a second clash after the delete) reports False, as before.
+        """
         with self.session_factory() as session:
-            # An expired row frees its user code (the unique index guards live ones).
-            session.execute(delete(model).where(model.user_code == credential.user_code,
-                                                model.expires_at <= now))
-            session.add(model(
-                device_code_hash=credential.device_code_hash, user_code=credential.user_code,
-                client_id=credential.client_id, scope=credential.scope,
-                expires_at=credential.expires_at, interval=credential.interval,
-                status=credential.status,
-                user_id=None if credential.user_id is None else str(credential.user_id),
-            ))
             try:
+                self._insert(session, credential)
+                session.commit()
+                return True
+            except IntegrityError:
+                session.rollback()
+            try:
+                freed = session.execute(self._free_user_code,
+                                        {"user_code": credential.user_code, "now": now})
+                if _rowcount(freed) == 0:
+                    session.rollback()
+                    return False
+                self._insert(session, credential)
                 session.commit()
             except IntegrityError:
                 session.rollback()
                 return False
         return True
 
-    def _one(self, clause: Any) -> DeviceCredential | None:
+    def _insert(self, session: Session, credential: DeviceCredential) -> None:
+        """One Core ``INSERT`` of the credential's row, or ``session.add`` + flush when the
+        ORM must see the insert (mapper or flush listeners, inheritance, a version column).
+
+        The row is built by the model's constructor either way, so its ``__init__``
+        and validators apply as they did with ``session.add``.
+        """
+        record = self.model(
+            device_code_hash=credential.device_code_hash, user_code=credential.user_code,
+            client_id=credential.client_id, scope=credential.scope,
+            expires_at=credential.expires_at, interval=credential.interval,
+            status=credential.status,
+            user_id=None if credential.user_id is None else str(credential.user_id),
+        )
+        if self._plain_insert(session):
+            session.execute(self._insert_row, _column_values(self._mapper, record))
+        else:
+            session.add(record)
+            session.flush()
+
+    def _plain_insert(self, session: Session) -> bool:
+        mapper = self._mapper
+        dispatch = session.dispatch
+        return (mapper.inherits is None and len(mapper.tables) == 1
+                and mapper.version_id_col is None
+                and not mapper.dispatch.before_insert and not mapper.dispatch.after_insert
+                and not dispatch.before_flush and not dispatch.after_flush
+                and not dispatch.after_flush_postexec)
+
+    # -- reads --------------------------------------------------------------------------
+    def _one(self, reader: _CredentialReader, value: str) -> DeviceCredential | None:
         with self.session_factory() as session:
-            row = session.scalars(select(self.model).where(clause)).first()
-            return None if row is None else row.to_credential()
+            return reader.read(session, value)
 
     def query_device_credential(self, device_code_hash: str) -> DeviceCredential | None:
-        return self._one(self.model.device_code_hash == device_code_hash)
+        return self._one(self._by_hash, device_code_hash)
 
     def query_user_code(self, user_code: str) -> DeviceCredential | None:
-        return self._one(self.model.user_code == user_code)
+        return self._one(self._by_user_code, user_code)
 
     def _transition(self, credential: DeviceCredential, now: float, source: str,
                     **values: Any) -> bool:
@@ -115,7 +177,7 @@ class SQLDeviceStore:
         with self.session_factory() as session:
             result = session.execute(statement)
             session.commit()
-            return int(getattr(result, "rowcount", 0) or 0) == 1
+            return _rowcount(result) == 1
 
     def approve_device_credential(self, credential: DeviceCredential, user_id: Any,
                                   now: float) -> bool:
@@ -126,3 +188,79 @@ class SQLDeviceStore:
 
     def consume_device_credential(self, credential: DeviceCredential, now: float) -> bool:
         return self._transition(credential, now, APPROVED, status=CONSUMED, last_poll=now)
+
+
+class _CredentialReader:
+    """``read(session, value)``: the credential whose ``key`` column equals ``value``.
+
+    The credential is a value object, so no ORM instance is needed on the way:
+    a Core ``SELECT`` of the eight columns, built once, becomes the
+    :class:`DeviceCredential` directly, as :meth:`DeviceCodeMixin.to_credential`
+    would make it (about half the cost of an ORM query). It still runs through
+    ``session.execute``, so the session's bind, transaction and statement events
+    see it. A model whose instances the ORM must build (inheritance, a column
+    that is not a plain column of its table, ``load`` listeners, its own
+    ``to_credential``) is read through the ORM and its ``to_credential``.
+    """
+
+    _FIELDS = ("device_code_hash", "user_code", "client_id", "scope", "expires_at",
+               "interval", "status", "user_id")
+
+    def __init__(self, model: type[Any], key: str) -> None:
+        mapper: Mapper[Any] = inspect(model)
+        self._orm = select(model).where(getattr(model, key) == bindparam("value"))
+        self._core: Select[Any] | None = None
+        columns = [_plain_column(mapper, name) for name in (key, *self._FIELDS)]
+        if _reads_plainly(mapper, model) and all(c is not None for c in columns):
+            where, *selected = columns
+            self._core = select(*selected).where(where == bindparam("value"))
+
+    def read(self, session: Session, value: str) -> DeviceCredential | None:
+        if self._core is None:
+            record = session.scalars(self._orm, {"value": value}).first()
+            return None if record is None else record.to_credential()
+        row = session.execute(self._core, {"value": value}).first()
+        if row is None:
+            return None
+        code_hash, user_code, client_id, scope, expires_at, interval, status, user_id = row
+        return DeviceCredential(
+            device_code_hash=code_hash, user_code=user_code, client_id=client_id,
+            scope=scope or "", expires_at=expires_at, interval=interval, status=status,
+            user_id=user_id,
+        )
+
+
+def _plain_column(mapper: Mapper[Any], name: str) -> Column[Any] | None:
+    """The table column behind attribute ``name``, if it is one column of the model's table."""
+    prop = mapper.attrs.get(name)
+    if not isinstance(prop, ColumnProperty) or len(prop.columns) != 1:
+        return None
+    column = prop.columns[0]
+    if not isinstance(column, Column) or column.table is not mapper.local_table:
+        return None
+    return column
+
+
+def _reads_plainly(mapper: Mapper[Any], model: type[Any]) -> bool:
+    """Whether a row of the model's table says all its ``to_credential`` would."""
+    if mapper.inherits is not None or mapper.polymorphic_on is not None or \
+            len(mapper.tables) != 1:
+        return False
+    dispatch = mapper.class_manager.dispatch
+    if dispatch.load or dispatch.refresh:
+        return False
+    return getattr(model, "to_credential", None) is DeviceCodeMixin.to_credential
+
+
+def _column_values(mapper: Mapper[Any], record: Any) -> dict[str, Any]:
+    """The column values set on a new ``record`` (by ``__init__``, validators included),
+    keyed as the table's columns; columns left out get their defaults from the INSERT."""
+    table = mapper.local_table
+    values = record.__dict__
+    return {column.key: values[prop.key] for prop in mapper.column_attrs
+            for column in prop.columns[:1]
+            if column.table is table and prop.key in values}
+
+
+def _rowcount(result: Any) -> int:
+    return int(getattr(result, "rowcount", 0) or 0)
