@@ -27,15 +27,15 @@ exactly as a Core statement would do it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Column, Connection, and_, bindparam, inspect, select
+from sqlalchemy import Column, Connection, Table, and_, bindparam, insert, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import ColumnProperty, Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-__all__ = ["RowLoader"]
+__all__ = ["RowInserter", "RowLoader"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -70,6 +70,43 @@ class _Compiled:
         if self.positional is None:
             return named
         return tuple(named[name] for name in self.positional)
+
+
+def _bypassable(connection: Connection) -> bool:
+    """Whether nothing listens to this connection's statements (cursor events, echo)."""
+    return not (connection._echo or connection.dispatch.before_cursor_execute
+                or connection.dispatch.after_cursor_execute)
+
+
+def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]
+         ) -> tuple[tuple[Any, ...] | None, int | None]:
+    """Run ``compiled`` on the connection's DBAPI connection: its first row, processed
+    (None without one), and the cursor's ``lastrowid``.
+
+    Driver errors become SQLAlchemy's, and a dropped connection is invalidated,
+    as ``Connection.execute`` would do.
+    """
+    dialect = connection.dialect
+    params = compiled.parameters(values)
+    proxied = connection.connection
+    cursor = proxied.cursor()
+    try:
+        cursor.execute(compiled.sql, params)
+        row = cursor.fetchone() if cursor.description is not None else None
+        lastrowid = getattr(cursor, "lastrowid", None)  # psycopg has none: RETURNING serves
+    except dialect.loaded_dbapi.Error as error:
+        invalidated = dialect.is_disconnect(error, proxied, cursor)
+        if invalidated:
+            connection.invalidate(error)
+        raise DBAPIError.instance(compiled.sql, params, error, dialect.loaded_dbapi.Error,
+                                  connection_invalidated=invalidated,
+                                  dialect=dialect) from error
+    finally:
+        cursor.close()
+    if row is None:
+        return None, lastrowid
+    return tuple(value if processor is None or value is None else processor(value)
+                 for processor, value in zip(compiled.results, row, strict=True)), lastrowid
 
 
 def _loads_plainly(mapper: Mapper[Any]) -> bool:
@@ -128,39 +165,18 @@ class RowLoader:
 
     def load(self, session: Any, *values: Any) -> Any:
         connection: Connection = session.connection(bind_arguments={"mapper": self._mapper})
-        if not self._direct or connection._echo or \
-                connection.dispatch.before_cursor_execute or \
-                connection.dispatch.after_cursor_execute:
+        if not self._direct or not _bypassable(connection):
             params = dict(zip(self._names, values, strict=True))
             return session.execute(self.orm_statement, params).scalars().first()
         row = self._fetch(connection, values)
         return None if row is None else self._instance(session, row)
 
     def _fetch(self, connection: Connection, values: Sequence[Any]) -> Any:
-        dialect = connection.dialect
-        compiled = self._compiled.get(id(dialect))
+        compiled = self._compiled.get(id(connection.dialect))
         if compiled is None:
-            compiled = self._compiled[id(dialect)] = _Compiled(
-                self._statement, self._names, self._columns, dialect)
-        params = compiled.parameters(values)
-        proxied = connection.connection
-        cursor = proxied.cursor()
-        try:
-            cursor.execute(compiled.sql, params)
-            row = cursor.fetchone()
-        except dialect.loaded_dbapi.Error as error:
-            invalidated = dialect.is_disconnect(error, proxied, cursor)
-            if invalidated:
-                connection.invalidate(error)
-            raise DBAPIError.instance(compiled.sql, params, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=invalidated,
-                                      dialect=dialect) from error
-        finally:
-            cursor.close()
-        if row is None:
-            return None
-        return tuple(value if processor is None or value is None else processor(value)
-                     for processor, value in zip(compiled.results, row, strict=True))
+            compiled = self._compiled[id(connection.dialect)] = _Compiled(
+                self._statement, self._names, self._columns, connection.dialect)
+        return _run(connection, compiled, values)[0]
 
     def _instance(self, session: Any, row: tuple[Any, ...]) -> Any:
         mapper = self._mapper
@@ -176,3 +192,90 @@ class RowLoader:
         make_transient_to_detached(instance)
         session.add(instance)
         return instance
+
+
+class RowInserter:
+    """``insert(session, record)``: one INSERT of a newly built ``record``, leaving it
+    persistent in ``session``, without the unit of work (flush plan, cascades).
+
+    The values are the record's own, so ``__init__`` and validators apply as with
+    ``Session.add``; a column the record leaves unset gets its Python-side
+    default as a flush would give it (scalars and zero-argument callables), or
+    the database's. A mapping or record the plain INSERT cannot store exactly
+    (inheritance, a version counter, insert listeners, a related object to
+    cascade, a default that reads the execution context) is added to the
+    session instead, for the ORM to flush. The caller commits.
+    """
+
+    def __init__(self, model: type[Any]) -> None:
+        mapper: Mapper[Any] = inspect(model)
+        self.model = model
+        self._mapper = mapper
+        self._table = cast(Table, mapper.local_table)
+        self._props = tuple((prop.key, prop.columns[0]) for prop in mapper.column_attrs
+                            if isinstance(prop.columns[0], Column)
+                            and prop.columns[0].table is self._table)
+        self._pk = tuple(mapper.primary_key)
+        self._plain = (_loads_plainly(mapper) and mapper.version_id_col is None
+                       and not mapper.dispatch.before_insert
+                       and not mapper.dispatch.after_insert
+                       and all(_default_is_plain(column) for _, column in self._props))
+        self._compiled: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
+
+    def __repr__(self) -> str:
+        return f"<RowInserter {self.model.__name__} {'direct' if self._plain else 'orm'}>"
+
+    def insert(self, session: Any, record: Any) -> None:
+        connection: Connection = session.connection(bind_arguments={"mapper": self._mapper})
+        state = record.__dict__
+        if not self._plain or not _bypassable(connection) or \
+                any(rel.key in state for rel in self._mapper.relationships):
+            session.add(record)  # the caller's commit flushes it
+            return
+        row: dict[str, Any] = {}
+        for key, column in self._props:
+            if key in state:
+                row[column.key] = state[key]
+            elif column.default is not None:
+                default = column.default
+                value = default.arg(None) if default.is_callable else default.arg  # type: ignore[attr-defined]
+                row[column.key] = state[key] = value
+        names = tuple(row)
+        dialect = connection.dialect
+        compiled = self._compiled.get((id(dialect), names))
+        if compiled is None:
+            compiled = self._compiled[(id(dialect), names)] = self._compile(names, dialect)
+        returned, lastrowid = _run(connection, compiled, tuple(row.values()))
+        missing = [column for column in self._pk if column.key not in row]
+        if missing:
+            keys = returned if returned is not None else (lastrowid,)
+            for column, value in zip(missing, keys, strict=True):
+                state[self._mapper.get_property_by_column(column).key] = value
+        make_transient_to_detached(record)
+        session.add(record)
+
+    def _compile(self, names: tuple[str, ...], dialect: Dialect) -> _Compiled:
+        columns = self._table.c
+        statement = insert(self._table).values(
+            {columns[name]: bindparam(name, type_=columns[name].type) for name in names})
+        missing = [column for column in self._pk if column.key not in names]
+        if missing and dialect.insert_returning:
+            statement = statement.returning(*missing)
+            return _Compiled(statement, names, missing, dialect)
+        if len(missing) > 1:
+            raise NotImplementedError("a composite key the database generates needs RETURNING")
+        return _Compiled(statement, names, (), dialect)
+
+
+def _default_is_plain(column: Column[Any]) -> bool:
+    """Whether a flush would fill ``column`` from a scalar or a zero-argument callable
+    (SQLAlchemy wraps the latter, keeping it as ``__wrapped__``), or leave it to the
+    database; a default reading the execution context, a SQL expression or a sequence
+    needs the ORM."""
+    default = column.default
+    if default is None:
+        return True
+    if getattr(default, "is_scalar", False):
+        return True
+    return bool(getattr(default, "is_callable", False)
+                and hasattr(default.arg, "__wrapped__"))  # type: ignore[attr-defined]

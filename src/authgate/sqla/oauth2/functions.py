@@ -25,29 +25,27 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Table,
     and_,
     bindparam,
     delete,
-    insert,
     inspect,
     or_,
     select,
     update,
 )
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Mapper, Session, make_transient_to_detached, scoped_session
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from authgate.core.oauth2.endpoints.revocation import RevocationEndpoint
 from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.oauth2.resource import BearerTokenValidator
 from authgate.core.security import generate_token, token_digest
-from authgate.sqla.rows import RowLoader
+from authgate.sqla.rows import RowInserter, RowLoader
 
 __all__ = [
     "SessionLike",
@@ -165,11 +163,7 @@ def save_token_record(session: SessionLike, token_model: type[Any], token: dict[
     if _has_column(token_model, "family"):
         values["family"] = request.token_family or "tok:" + generate_token(24)
     record = token_model(**values)
-    mapper = inspect(token_model)
-    if _plain_insert(mapper, record):
-        _insert_persistent(session, mapper, record)
-    else:
-        session.add(record)
+    _inserter(token_model).insert(session, record)
     session.commit()
     # Keep the in-memory record in the stored form too, even without expire_on_commit.
     set_committed_value(record, "access_token", token_digest(token["access_token"]))
@@ -178,34 +172,15 @@ def save_token_record(session: SessionLike, token_model: type[Any], token: dict[
     return record
 
 
-def _plain_insert(mapper: Mapper[Any], record: Any) -> bool:
-    """Whether ``record`` is one row of one table, with nothing hooked on its INSERT and
-    no related object to cascade: then a Core INSERT stores it exactly as a flush would."""
-    return (mapper.inherits is None and len(mapper.tables) == 1
-            and mapper.version_id_col is None
-            and not mapper.dispatch.before_insert and not mapper.dispatch.after_insert
-            and not any(rel.key in record.__dict__ for rel in mapper.relationships))
+#: One inserter per token model (built on first save: statements compile per dialect).
+_inserters: dict[type[Any], RowInserter] = {}
 
 
-def _insert_persistent(session: SessionLike, mapper: Mapper[Any], record: Any) -> None:
-    """INSERT ``record``'s row with one Core statement and attach it as persistent.
-
-    Skips the unit of work (flush plan, cascades, identity bookkeeping), which costs
-    more than the statement itself on the token endpoint's hot path. The values are
-    the constructed record's, so validators and ``__init__`` apply as with ``add``;
-    attributes the row got by default are left expired and load on first access.
-    """
-    table = cast(Table, mapper.local_table)
-    row = {column.key: record.__dict__[prop.key] for prop in mapper.column_attrs
-           for column in prop.columns[:1]
-           if column.table is table and prop.key in record.__dict__}
-    result = session.execute(insert(table), row)
-    assert isinstance(result, CursorResult)
-    for column, value in zip(mapper.primary_key, result.inserted_primary_key or (),
-                             strict=True):
-        setattr(record, mapper.get_property_by_column(column).key, value)
-    make_transient_to_detached(record)
-    session.add(record)
+def _inserter(model: type[Any]) -> RowInserter:
+    inserter = _inserters.get(model)
+    if inserter is None:
+        inserter = _inserters[model] = RowInserter(model)
+    return inserter
 
 
 def create_save_token_func(session: SessionLike, token_model: type[Any]
