@@ -1,0 +1,149 @@
+"""SQLDeviceStore's fast paths on real SQLite and PostgreSQL: what each call sends, and
+the ORM fallbacks when a model or session hooks into loading or inserting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from authgate.core.oauth2.device import PENDING, DeviceCredential
+from authgate.sqla.device import DeviceCodeMixin, SQLDeviceStore
+
+NOW = 1_800_000_000.0
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class DeviceCode(Base, DeviceCodeMixin):
+    __tablename__ = "sql_store_device_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+
+class HookedDeviceCode(Base, DeviceCodeMixin):
+    """A model with an insert listener: the store must let the ORM flush it."""
+
+    __tablename__ = "sql_store_hooked_device_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    note: Mapped[str | None] = mapped_column(sa.String(32), default=None)
+
+
+@sa.event.listens_for(HookedDeviceCode, "before_insert")
+def _note_insert(_mapper: Any, _connection: Any, target: HookedDeviceCode) -> None:
+    target.note = "hooked"
+
+
+class OwnCredentialDeviceCode(Base, DeviceCodeMixin):
+    """A model with its own ``to_credential``: reads must go through it."""
+
+    __tablename__ = "sql_store_own_device_code"
+    id: Mapped[int] = mapped_column(primary_key=True)
+
+    def to_credential(self) -> DeviceCredential:
+        return super().to_credential().with_(scope="own " + (self.scope or ""))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[sa.Engine]:
+    url = f"sqlite:///{tmp_path / 'devices.db'}" if request.param == "sqlite" \
+        else request.getfixturevalue("postgres_url")
+    engine = sa.create_engine(url)
+    Base.metadata.drop_all(engine)
+    Base.metadata.create_all(engine)
+    try:
+        yield engine
+    finally:
+        Base.metadata.drop_all(engine)
+        engine.dispose()
+
+
+@pytest.fixture
+def statements(engine: sa.Engine) -> Iterator[list[str]]:
+    """The SQL the engine sends, first word upper-cased (SELECT, INSERT, ...)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement.split(None, 1)[0].upper())
+
+    sa.event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def _credential(code_hash: str = "a" * 64, user_code: str = "BCDFGHJK",
+                expires_at: float = NOW + 600) -> DeviceCredential:
+    return DeviceCredential(device_code_hash=code_hash, user_code=user_code, client_id="tv",
+                            scope="profile", expires_at=expires_at, interval=5)
+
+
+def _store(engine: sa.Engine, model: type[Any]) -> SQLDeviceStore:
+    return SQLDeviceStore(sessionmaker(engine, expire_on_commit=False), model)
+
+
+def test_save_is_one_insert_and_read_gives_the_credential(
+        engine: sa.Engine, statements: list[str]) -> None:
+    store = _store(engine, DeviceCode)
+    assert store.save_device_credential(_credential(), NOW)
+    assert statements == ["INSERT"]
+    statements.clear()
+    found = store.query_device_credential("a" * 64)
+    assert statements == ["SELECT"]
+    assert found == _credential()
+    assert isinstance(found.expires_at, float) and found.status == PENDING
+    assert store.query_user_code("BCDFGHJK") == found
+    assert store.query_device_credential("b" * 64) is None
+    assert store.query_user_code("MNPQRSTV") is None
+    with Session(engine) as session:  # the column defaults of the INSERT were applied
+        row = session.scalars(sa.select(DeviceCode)).one()
+        assert (row.status, row.user_id, row.last_poll) == (PENDING, None, None)
+
+
+def test_user_code_clash(engine: sa.Engine, statements: list[str]) -> None:
+    store = _store(engine, DeviceCode)
+    assert store.save_device_credential(_credential(expires_at=NOW - 1), NOW - 700)
+    statements.clear()
+    # A live holder keeps its user code: no row is deleted.
+    assert not store.save_device_credential(_credential("b" * 64), NOW - 2)
+    assert "INSERT" in statements
+    # An expired holder is deleted only now that the INSERT clashes with it.
+    statements.clear()
+    assert store.save_device_credential(_credential("c" * 64), NOW)
+    assert statements.count("INSERT") == 2 and statements.count("DELETE") == 1
+    assert store.query_device_credential("a" * 64) is None
+    assert store.query_user_code("BCDFGHJK") == _credential("c" * 64)
+    # The same device code twice is refused too (the unique index on its hash).
+    assert not store.save_device_credential(_credential("c" * 64, "MNPQRSTV"), NOW)
+    assert store.query_user_code("MNPQRSTV") is None
+
+
+def test_insert_listener_gets_the_orm_flush(engine: sa.Engine) -> None:
+    store = _store(engine, HookedDeviceCode)
+    assert store.save_device_credential(_credential(), NOW)
+    with Session(engine) as session:
+        assert session.scalars(sa.select(HookedDeviceCode.note)).one() == "hooked"
+    # A clash on the ORM path is still a refusal, and the store still works after it.
+    assert not store.save_device_credential(_credential("b" * 64), NOW)
+    assert store.query_device_credential("a" * 64) == _credential()
+
+
+def test_session_flush_listener_gets_the_orm_flush(engine: sa.Engine) -> None:
+    flushed: list[int] = []
+    factory = sessionmaker(engine, expire_on_commit=False)
+    sa.event.listen(factory, "before_flush", lambda session, *_: flushed.append(
+        len(session.new)))
+    store = SQLDeviceStore(factory, DeviceCode)
+    assert store.save_device_credential(_credential(), NOW)
+    assert flushed == [1]
+    assert store.query_user_code("BCDFGHJK") == _credential()
+
+
+def test_own_to_credential_is_used(engine: sa.Engine) -> None:
+    store = _store(engine, OwnCredentialDeviceCode)
+    assert store.save_device_credential(_credential(), NOW)
+    assert store.query_device_credential("a" * 64) == _credential().with_(scope="own profile")
+    assert store.query_user_code("BCDFGHJK") == _credential().with_(scope="own profile")
