@@ -10,8 +10,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from authgate.core.http import Request
 from authgate.core.oauth2.device import PENDING, DeviceCredential
+from authgate.server.legacy_devices import legacy_poll
 from authgate.sqla.device import DeviceCodeMixin, SQLDeviceStore
+
+from .conftest import ISSUER, Harness, make_harness
 
 NOW = 1_800_000_000.0
 
@@ -147,3 +151,47 @@ def test_own_to_credential_is_used(engine: sa.Engine) -> None:
     assert store.save_device_credential(_credential(), NOW)
     assert store.query_device_credential("a" * 64) == _credential().with_(scope="own profile")
     assert store.query_user_code("BCDFGHJK") == _credential().with_(scope="own profile")
+
+
+# -- how many reads a poll costs ------------------------------------------------------
+@pytest.fixture
+def harness_over_sql(engine: sa.Engine, clock: Any) -> Harness:
+    # Clients and users are in memory: every statement is the device store's.
+    return make_harness(clock, devices=_store(engine, DeviceCode))
+
+
+def test_pending_poll_is_one_read(harness_over_sql: Harness, statements: list[str]) -> None:
+    data = harness_over_sql.start()
+    statements.clear()
+    answer = harness_over_sql.poll(data["device_code"])
+    assert answer.json()["error"] == "authorization_pending"
+    assert statements == ["SELECT"]
+
+
+def test_legacy_poll_reads_the_credential_once(harness_over_sql: Harness, clock: Any,
+                                               statements: list[str]) -> None:
+    """The legacy poll identifies the client by the codes, then checks the same read."""
+    harness = harness_over_sql
+    data = harness.start()
+
+    def legacy(**headers: str) -> Any:
+        request = Request.build("POST", ISSUER + "/oauth/device/authorize", headers=headers,
+                                form={"auth_code": data["user_code"],
+                                      "device_code": data["device_code"]})
+        return legacy_poll(harness.server, harness.flow, request)
+
+    statements.clear()
+    assert legacy().json()["error"] == "authorization_pending"
+    assert statements == ["SELECT"]
+    clock.advance(5)
+    statements.clear()
+    assert legacy(**harness.basic()).json()["error"] == "authorization_pending"
+    assert statements == ["SELECT"]
+    # Approved: one read, then the consuming UPDATE; the token is issued once.
+    harness.flow.approve(data["user_code"], harness.alice)
+    clock.advance(5)
+    statements.clear()
+    assert legacy().status == 200
+    assert statements == ["SELECT", "UPDATE"]
+    clock.advance(5)
+    assert legacy().json()["error"] == "invalid_grant"

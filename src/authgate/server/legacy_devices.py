@@ -46,7 +46,7 @@ def _legacy_grant_class(flow: DeviceFlow) -> type[Any]:
 
         def authenticate_token_endpoint_client(self) -> Any:
             user_code = normalize_user_code(_required(self.request, "auth_code"))
-            credential = flow.find(_required(self.request, "device_code"))
+            credential = self.find_credential(_required(self.request, "device_code"))
             if credential is None or user_code is None or \
                     not hmac.compare_digest(credential.user_code, user_code):
                 raise InvalidGrantError("The device code is invalid.")

@@ -375,7 +375,7 @@ class _LegacyPoll(DeviceCodeGrant):
     def authenticate_token_endpoint_client(self) -> Any:
         data = self.request.data
         user_code = normalize_user_code(require(self.request, "auth_code"))
-        credential = self.legacy_flow.find(require(self.request, "device_code"))
+        credential = self.find_credential(require(self.request, "device_code"))
         if credential is None or user_code is None or \
                 not constant_time_equals(credential.user_code, user_code):
             raise InvalidGrantError("The device code is invalid.")

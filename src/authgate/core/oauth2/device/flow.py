@@ -210,7 +210,10 @@ class DeviceFlow:
         denied, used or expired code change nothing; a code of another client
         is indistinguishable from an unknown one.
         """
-        credential = self.find(device_code)
+        return self.check_found(client, self.find(device_code))
+
+    def check_found(self, client: Any, credential: DeviceCredential | None) -> DeviceCredential:
+        """:meth:`check_poll` for a credential already read for this poll (None: unknown)."""
         if credential is None or not constant_time_equals(
                 credential.client_id, client_id_of(client)):
             raise InvalidGrantError("The device code is invalid.")
