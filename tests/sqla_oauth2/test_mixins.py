@@ -91,6 +91,25 @@ def test_client_metadata_properties_and_defaults():
     assert client.scope == "profile"
 
 
+def test_metadata_members_follow_every_new_value(sql):
+    """Members are read from a parse kept with its string: a new value, assigned or
+    refreshed from the database after another process changed it, is read anew."""
+    client, _ = sql.add_client(client_id="meta", scope="profile",
+                               grant_types=["client_credentials"])
+    assert client.scope == "profile" and client.grant_types == ["client_credentials"]
+    client.grant_types.append("password")  # a copy: the kept parse is not changed
+    assert client.grant_types == ["client_credentials"]
+    client.set_client_metadata({"scope": "email", "grant_types": ["authorization_code"]})
+    assert client.scope == "email" and client.check_grant_type("authorization_code")
+    sql.session.commit()
+    with sql.engine.begin() as conn:
+        conn.execute(text(f"UPDATE {Client.__tablename__} SET client_metadata = "
+                          """'{"scope": "openid"}' WHERE client_id = 'meta'"""))
+    sql.session.commit()
+    assert sql.store.query_client("meta") is client
+    assert client.scope == "openid" and client.grant_types == []
+
+
 def test_client_answers_the_core_interface():
     client = make_client(redirect_uris=[REDIRECT], scope="profile email",
                          grant_types=["authorization_code"], response_types=["code"],
