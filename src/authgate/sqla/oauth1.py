@@ -22,18 +22,41 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Integer, String, Text, UniqueConstraint, delete, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    delete,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import (
+    Mapped,
+    Mapper,
+    Session,
+    SessionTransaction,
+    declared_attr,
+    mapped_column,
+    scoped_session,
+)
 from sqlalchemy.types import TypeDecorator
 
 from authgate.core.oauth1.models import TemporaryCredentialMethods
 from authgate.core.oauth1.secrets import SecretCipher
 from authgate.core.security import token_digest
+from authgate.sqla.rows import RowLoader
 
 __all__ = [
     "EncryptedSecret",
+    "NonceRecorder",
     "OAuth1ClientMixin",
     "OAuth1TemporaryCredentialMixin",
     "OAuth1TimestampNonceMixin",
@@ -173,18 +196,60 @@ class _Server(Protocol):
 
 
 def create_query_client_func(session: Any, model: type[Any]) -> Callable[[str], Any]:
+    """``query_client(client_id)``: the client, or None; one precompiled SELECT per call."""
+    loader = RowLoader(model, model.client_id)
+
     def query_client(client_id: str) -> Any:
-        return session.execute(select(model).filter_by(client_id=client_id)).scalar_one_or_none()
+        return loader.load(session, client_id)
 
     return query_client
 
 
 def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, str], Any]:
+    """``query_token(client_id, oauth_token)``: that client's token credential, or None.
+
+    The credential found is remembered in the session (``session.info``) with
+    the transaction that read it: the nonce hook's commit, which comes next,
+    expires it, and the hook then reloads it with this same one-statement
+    lookup (see :func:`_reload_after_commit`) rather than leaving the view's
+    first ``current_credential.user`` to pay for an ORM refresh.
+    """
+    loader = RowLoader(model, model.client_id, model.oauth_token)
+
     def query_token(client_id: str, oauth_token: str) -> Any:
-        query = select(model).filter_by(client_id=client_id, oauth_token=oauth_token)
-        return session.execute(query).scalar_one_or_none()
+        credential = loader.load(session, client_id, oauth_token)
+        if credential is not None:
+            real = _session_of(session)
+            real.info[_LOADED_CREDENTIAL] = (real.get_transaction(), loader, credential,
+                                             (client_id, oauth_token))
+        return credential
 
     return query_token
+
+
+_LOADED_CREDENTIAL = "authgate.oauth1.loaded_credential"
+
+
+def _session_of(session: Any) -> Session:
+    """The :class:`Session` itself, for a ``scoped_session`` (Flask-SQLAlchemy's ``db.session``)."""
+    return session.registry() if isinstance(session, scoped_session) else session  # type: ignore[no-any-return]
+
+
+def _reload_after_commit(session: Session, committed: SessionTransaction | None) -> None:
+    """Reload the token credential ``committed`` read, if that commit expired it.
+
+    Exactly what expire-on-commit asks for, the row as the database has it
+    now, fetched at once by the precompiled lookup instead of by an ORM
+    refresh on first access (several times the cost). A credential read in
+    another transaction, no longer in the session, or not expired (a session
+    with ``expire_on_commit=False``) is left alone.
+    """
+    entry = session.info.pop(_LOADED_CREDENTIAL, None)
+    if entry is None or committed is None or entry[0] is not committed:
+        return
+    _, loader, credential, values = entry
+    if credential in session and inspect(credential).expired:
+        loader.load(session, *values)
 
 
 def _insert_once(session: Any, model: type[Any], values: dict[str, Any]) -> bool:
@@ -208,13 +273,129 @@ def _insert_once(session: Any, model: type[Any], values: dict[str, Any]) -> bool
     return True
 
 
+class _CompiledInsert:
+    """The driver-level INSERT ... ON CONFLICT DO NOTHING of one table for one dialect."""
+
+    __slots__ = ("binds", "positional", "sql")
+
+    def __init__(self, statement: Any, dialect: Dialect) -> None:
+        # for_executemany: no implicit RETURNING of the key, the row count is the answer.
+        compiled = statement.compile(dialect=dialect, for_executemany=True)
+        self.sql: str = compiled.string
+        self.positional: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positiontup is not None else None)
+        binds: dict[str, Callable[[Any], Any]] = {}
+        for name in _NONCE_KEYS:
+            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                binds[name] = processor
+        self.binds = binds
+
+    def parameters(self, values: dict[str, Any]) -> Any:
+        for name, processor in self.binds.items():
+            values[name] = processor(values[name])
+        if self.positional is None:
+            return values
+        return tuple(values[name] for name in self.positional)
+
+
+_NONCE_KEYS = ("nonce", "timestamp", "client_id", "oauth_token")
+
+
+class NonceRecorder:
+    """``record(session, nonce, timestamp, client_id, oauth_token)``: True for the one
+    caller whose insert went in, False for a replay; then commits.
+
+    The unique constraint decides, so two concurrent identical nonces have exactly
+    one winner: on PostgreSQL the second ``INSERT ... ON CONFLICT DO NOTHING``
+    waits for the first transaction and then inserts nothing; SQLite serializes
+    writers. On these two databases the statement is compiled once per dialect
+    and run on the DBAPI connection of the session's transaction: an ORM or Core
+    ``session.execute`` of it costs several times the statement itself, and this
+    runs on every signed request. Any other database, an engine whose statements
+    something listens to (cursor events, ``echo``), or a table with Python-side
+    defaults on further columns goes through the Core statement instead.
+    """
+
+    def __init__(self, model: type[Any]) -> None:
+        self.model = model
+        self._mapper: Mapper[Any] = inspect(model)
+        table = model.__table__
+        self._table = table
+        columns = {table.c[key] for key in _NONCE_KEYS}
+        # A raw INSERT would leave out the defaults a Core insert computes in Python.
+        self._plain = all(column.default is None for column in table.c
+                          if column not in columns)
+        self._compiled: dict[int, _CompiledInsert] = {}
+
+    def __repr__(self) -> str:
+        return f"<NonceRecorder {self.model.__name__}>"
+
+    def record(self, session: Any, nonce: str, timestamp: int, client_id: str,
+               oauth_token: str) -> bool:
+        values = {"nonce": nonce, "timestamp": timestamp, "client_id": client_id,
+                  "oauth_token": oauth_token}
+        real = _session_of(session)
+        connection: Connection = real.connection(bind_arguments={"mapper": self._mapper})
+        transaction = real.get_transaction()
+        dialect = connection.dialect
+        if not self._plain or dialect.name not in _ON_CONFLICT or connection._echo or \
+                connection.dispatch.before_cursor_execute or \
+                connection.dispatch.after_cursor_execute:
+            inserted = _insert_once(real, self.model, values)
+        else:
+            inserted = self._run(connection, values)
+            real.commit()
+        if inserted:
+            _reload_after_commit(real, transaction)
+        return inserted
+
+    def _run(self, connection: Connection, values: dict[str, Any]) -> bool:
+        dialect = connection.dialect
+        compiled = self._compiled.get(id(dialect))
+        if compiled is None:
+            statement = _ON_CONFLICT[dialect.name](self._table).values(
+                {self._table.c[key]: bindparam(key) for key in _NONCE_KEYS}
+            ).on_conflict_do_nothing()
+            compiled = self._compiled[id(dialect)] = _CompiledInsert(statement, dialect)
+        params = compiled.parameters(values)
+        proxied = connection.connection
+        cursor = proxied.cursor()
+        try:
+            cursor.execute(compiled.sql, params)
+            return bool(cursor.rowcount == 1)
+        except dialect.loaded_dbapi.Error as error:
+            # As Connection.execute would: SQLAlchemy's exception, a dead link invalidated.
+            invalidated = dialect.is_disconnect(error, proxied, cursor)
+            if invalidated:
+                connection.invalidate(error)
+            raise DBAPIError.instance(compiled.sql, params, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=invalidated,
+                                      dialect=dialect) from error
+        finally:
+            cursor.close()
+
+
+_ON_CONFLICT: dict[str, Callable[[Any], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
 def create_exists_nonce_func(
     session: Any, model: type[Any]
 ) -> Callable[[str, str, str, str | None], bool]:
+    """``exists_nonce(nonce, timestamp, client_id, oauth_token)``: True for a replay.
+
+    Checking and recording are one statement, an insert that the unique
+    constraint on (client_id, oauth_token, timestamp, nonce) arbitrates, then
+    a commit: of two concurrent requests with the same nonce exactly one
+    inserts. See :class:`NonceRecorder` for how the insert is run.
+    """
+    recorder = NonceRecorder(model)
+
     def exists_nonce(nonce: str, timestamp: str, client_id: str, oauth_token: str | None) -> bool:
-        values = {"nonce": nonce, "timestamp": int(timestamp), "client_id": client_id,
-                  "oauth_token": oauth_token or ""}
-        return not _insert_once(session, model, values)
+        return not recorder.record(session, nonce, int(timestamp), client_id, oauth_token or "")
 
     return exists_nonce
 

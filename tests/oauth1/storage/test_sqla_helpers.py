@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import ForeignKey, Integer, String, create_engine, text
+from sqlalchemy import ForeignKey, Integer, String, create_engine, event, inspect, text
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
@@ -185,3 +185,115 @@ def test_concurrent_consumption_has_one_winner(session_factory) -> None:
     for thread in threads:
         thread.join()
     assert wins.count(True) == 1
+
+
+def _nonce_rows(session: Any) -> int:
+    return int(session.execute(text("SELECT count(*) FROM o1_nonce")).scalar_one())
+
+
+def test_replayed_nonce_is_refused_and_leaves_one_row(session_factory) -> None:
+    exists = create_exists_nonce_func(session_factory, TimestampNonce)
+    assert exists("replay", "100", "c", "tok") is False
+    assert exists("replay", "100", "c", "tok") is True
+    assert exists("replay", "100", "c", "tok") is True
+    assert _nonce_rows(session_factory) == 1
+    session_factory.rollback()
+    row = session_factory.execute(
+        text("SELECT nonce, timestamp, client_id, oauth_token FROM o1_nonce")).one()
+    assert tuple(row) == ("replay", 100, "c", "tok")
+
+
+def test_concurrent_identical_nonces_have_one_winner(session_factory) -> None:
+    factory = sessionmaker(session_factory.get_bind())
+    outcomes: list[object] = []
+    barrier = threading.Barrier(6)
+
+    def attempt() -> None:
+        with factory() as session:
+            exists = create_exists_nonce_func(session, TimestampNonce)
+            barrier.wait()
+            try:
+                outcomes.append(exists("race", "100", "c", "tok"))
+            except Exception as error:  # SQLite may refuse a writer after its busy timeout
+                outcomes.append(error)
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(False) == 1  # exactly one request is accepted
+    assert _nonce_rows(session_factory) == 1
+
+
+def test_nonce_insert_is_seen_by_cursor_listeners(session_factory) -> None:
+    """An engine with cursor events gets the Core statement, so its listeners see it."""
+    engine = session_factory.get_bind()
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        exists = create_exists_nonce_func(session_factory, TimestampNonce)
+        assert exists("heard", "100", "c", None) is False
+        assert exists("heard", "100", "c", None) is True
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert sum("INSERT INTO o1_nonce" in statement for statement in seen) == 2
+    assert _nonce_rows(session_factory) == 1
+
+
+class StampedNonce(Base, OAuth1TimestampNonceMixin):
+    """A nonce table with a further column filled by a Python-side default."""
+
+    __tablename__ = "o1_stamped_nonce"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stamp: Mapped[int] = mapped_column(Integer, default=lambda: 42)
+
+
+def test_nonce_table_with_python_defaults_gets_them(session_factory) -> None:
+    exists = create_exists_nonce_func(session_factory, StampedNonce)
+    assert exists("d", "100", "c", None) is False
+    assert exists("d", "100", "c", None) is True
+    stamps = session_factory.execute(text("SELECT stamp FROM o1_stamped_nonce")).scalars()
+    assert list(stamps) == [42]
+
+
+def test_nonce_commit_leaves_the_credential_current(session_factory) -> None:
+    """The credential read before the nonce's commit is reloaded by it: the database's
+    values, not expired, as an access after an expiring commit would have found them."""
+    session: Session = session_factory()
+    session.add(TokenCredential(client_id="c1", oauth_token="live", oauth_token_secret="s1",
+                                user_id=1))
+    session.commit()
+    query_token = create_query_token_func(session_factory, TokenCredential)
+    exists = create_exists_nonce_func(session_factory, TimestampNonce)
+    credential = query_token("c1", "live")
+    assert credential.get_oauth_token_secret() == "s1"
+    with sessionmaker(session_factory.get_bind())() as other:  # changed meanwhile
+        other.get(TokenCredential, credential.id).oauth_token_secret = "s2"
+        other.commit()
+    assert exists("fresh", "100", "c1", "live") is False
+    state = inspect(credential)
+    assert not state.expired and "oauth_token_secret" in state.dict
+    assert credential.get_oauth_token_secret() == "s2"
+
+    # A replay commits nothing of its own and reloads nothing: expire-on-commit holds.
+    assert query_token("c1", "live") is credential
+    assert exists("fresh", "100", "c1", "live") is True
+    assert inspect(credential).expired
+    assert credential.get_oauth_token_secret() == "s2"  # the ORM refreshes it on access
+
+
+def test_nonce_commit_ignores_a_credential_of_an_earlier_transaction(session_factory) -> None:
+    session: Session = session_factory()
+    session.add(TokenCredential(client_id="c1", oauth_token="old", oauth_token_secret="s1"))
+    session.commit()
+    credential = create_query_token_func(session_factory, TokenCredential)("c1", "old")
+    session.commit()  # the application ends that transaction itself
+    assert inspect(credential).expired
+    assert create_exists_nonce_func(session_factory, TimestampNonce)("x", "1", "c1", "old") \
+        is False
+    assert inspect(credential).expired  # not reloaded behind the application's back
