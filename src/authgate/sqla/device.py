@@ -210,8 +210,9 @@ class _CredentialReader:
         mapper: Mapper[Any] = inspect(model)
         self._orm = select(model).where(getattr(model, key) == bindparam("value"))
         self._core: Select[Any] | None = None
-        columns = [_plain_column(mapper, name) for name in (key, *self._FIELDS)]
-        if _reads_plainly(mapper, model) and all(c is not None for c in columns):
+        found = [_plain_column(mapper, name) for name in (key, *self._FIELDS)]
+        columns = [column for column in found if column is not None]
+        if _reads_plainly(mapper, model) and len(columns) == len(found):
             where, *selected = columns
             self._core = select(*selected).where(where == bindparam("value"))
 
