@@ -210,3 +210,28 @@ def test_lazy_init_app(clock) -> None:
     protector.init_app(app, query_client={}.get, query_token=lambda c, t: None,
                        exists_nonce=lambda *a: False)
     assert protector.query_token is not None
+
+
+def test_current_secret_cipher_follows_the_key_configuration() -> None:
+    """The per-decryption lookup answers from a cache, but a changed key still counts."""
+    from authgate.flask.oauth1._glue import current_secret_cipher
+
+    app = flask.Flask(__name__)
+    app.config["SECRET_KEY"] = "first key"
+    assert current_secret_cipher() is None  # no app context, no cipher
+    with app.app_context():
+        first = current_secret_cipher()
+        assert first is not None and current_secret_cipher() is first
+        sealed = first.encrypt("s", "p")
+        app.config["SECRET_KEY"] = "second key"
+        second = current_secret_cipher()
+        assert second is not None and second is not first
+        with pytest.raises(ValueError):
+            second.decrypt(sealed, "p")
+        app.config["SECRET_KEY_FALLBACKS"] = ["first key"]
+        assert current_secret_cipher().decrypt(sealed, "p") == "s"  # type: ignore[union-attr]
+        app.config["OAUTH1_SECRET_KEY"] = "own key"
+        own = current_secret_cipher()
+        assert own is not None
+        with pytest.raises(ValueError):
+            own.decrypt(sealed, "p")

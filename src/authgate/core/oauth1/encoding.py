@@ -16,11 +16,18 @@ from authgate.core.oauth1.errors import DuplicatedOAuthProtocolParameterError, I
 __all__ = ["build_authorization_header", "escape", "parse_authorization_header", "unescape"]
 
 _UNRESERVED = "-._~"
+_ALL_UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*").fullmatch
 _HEADER_ITEM = re.compile(r'\s*([A-Za-z0-9_.\-]+)\s*=\s*"([^"]*)"\s*(?:,|$)')
 
 
 def escape(value: str) -> str:
-    """Percent-encode ``value`` the OAuth way (§3.6)."""
+    """Percent-encode ``value`` the OAuth way (§3.6).
+
+    Most protocol values (keys, nonces, timestamps) need no encoding at all:
+    one regex match says so for less than ``quote`` costs to find it out.
+    """
+    if _ALL_UNRESERVED(value):
+        return value
     return quote(value, safe=_UNRESERVED)
 
 

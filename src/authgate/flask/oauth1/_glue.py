@@ -115,29 +115,46 @@ def secret_cipher(app: flask.Flask) -> SecretCipher:
     The fallback lists (``OAUTH1_SECRET_KEY_FALLBACKS``, or Flask's own
     ``SECRET_KEY_FALLBACKS``) still decrypt, so a key can be rotated.
     """
-    config = app.config
-    if config.get("OAUTH1_SECRET_KEY"):
-        key, fallbacks = config["OAUTH1_SECRET_KEY"], config.get("OAUTH1_SECRET_KEY_FALLBACKS")
-    elif config.get("SECRET_KEY"):
-        key, fallbacks = config["SECRET_KEY"], config.get("SECRET_KEY_FALLBACKS")
-    else:
+    material = _key_material(app.config)
+    if material is None:
         raise RuntimeError("OAuth 1 secrets are encrypted at rest: set SECRET_KEY "
                            "or OAUTH1_SECRET_KEY in the app configuration")
-    material = (key, tuple(fallbacks or ()))
     state = app.extensions.setdefault(EXTENSION, {})
     cached = state.get("cipher")
     if cached is None or cached[0] != material:
-        cached = (material, SecretCipher(key, material[1]))
+        cached = (material, SecretCipher(material[0], material[1]))
         state["cipher"] = cached
     cipher: SecretCipher = cached[1]
     return cipher
 
 
 def current_secret_cipher() -> SecretCipher | None:
-    """The current app's cipher, or None outside an app context."""
+    """The current app's cipher, or None outside an app context.
+
+    Called for every secret a query decrypts, so it resolves ``current_app``
+    once and, while the key configuration is unchanged, answers from the
+    cipher :func:`secret_cipher` cached instead of re-deriving anything.
+    """
     if not flask.has_app_context():
         return None
-    return secret_cipher(flask.current_app)
+    app: flask.Flask = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.get(EXTENSION)
+    cached = state.get("cipher") if state is not None else None
+    if cached is not None and cached[0] == _key_material(app.config):
+        cipher: SecretCipher = cached[1]
+        return cipher
+    return secret_cipher(app)
+
+
+def _key_material(config: Mapping[str, Any]) -> tuple[Any, tuple[Any, ...]] | None:
+    """The configured key and its fallbacks, as :func:`secret_cipher` picks them."""
+    if config.get("OAUTH1_SECRET_KEY"):
+        key, fallbacks = config["OAUTH1_SECRET_KEY"], config.get("OAUTH1_SECRET_KEY_FALLBACKS")
+    elif config.get("SECRET_KEY"):
+        key, fallbacks = config["SECRET_KEY"], config.get("SECRET_KEY_FALLBACKS")
+    else:
+        return None
+    return key, tuple(fallbacks or ())
 
 
 def connect_sqlalchemy_secrets() -> None:
