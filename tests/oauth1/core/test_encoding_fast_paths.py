@@ -41,3 +41,47 @@ def test_normalized_parameters_are_encoded_as_quote_would() -> None:
         params = [(_text(rng, 6), _text(rng, 6)) for _ in range(rng.randrange(6))]
         normalized = normalize_parameters(params)
         assert _escape_normalized(normalized) == _reference(normalized)
+
+
+def test_header_errors_are_reported_in_reading_order() -> None:
+    """Whole-value validation must not change which error a bad header gets."""
+    import pytest
+
+    from authgate.core.oauth1.encoding import parse_authorization_header
+    from authgate.core.oauth1.errors import (
+        DuplicatedOAuthProtocolParameterError,
+        InvalidRequestError,
+    )
+
+    assert parse_authorization_header('OAuth a="1", b="%41%20", realm="r",') == [
+        ("a", "1"), ("b", "A "), ("realm", "r")]
+    assert parse_authorization_header("OAuth ") == []
+    with pytest.raises(DuplicatedOAuthProtocolParameterError):
+        parse_authorization_header('OAuth a="1", a="2", broken')
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_authorization_header('OAuth a="1", broken, a="2"')
+    assert not isinstance(caught.value, DuplicatedOAuthProtocolParameterError)
+    with pytest.raises(InvalidRequestError):
+        parse_authorization_header('OAuth a="1" b="2"')
+
+
+def test_with_credentials_carries_every_other_field() -> None:
+    """``with_credentials`` is written out field by field: a field added later must be
+    carried over too."""
+    import dataclasses
+    from types import MappingProxyType
+
+    from authgate.core.oauth1.request import OAuth1Request
+
+    original = OAuth1Request(
+        method="POST", uri="https://h/p", params=(("a", "1"),),
+        oauth_params=MappingProxyType({"oauth_nonce": "n"}), signature="sig", realm="r",
+        is_secure=True, remote_addr="10.0.0.1", accept_language="fr",
+        client="old client", credential="old credential", client_secret="old cs",
+        token_secret="old ts", rsa_public_key="old key")
+    changed = {"client": "c", "client_secret": "cs", "rsa_public_key": None,
+               "credential": "t", "token_secret": "ts"}
+    signed = original.with_credentials(**changed)
+    for item in dataclasses.fields(OAuth1Request):
+        expected = changed[item.name] if item.name in changed else getattr(original, item.name)
+        assert getattr(signed, item.name) == expected, item.name

@@ -18,6 +18,7 @@ __all__ = ["build_authorization_header", "escape", "parse_authorization_header",
 _UNRESERVED = "-._~"
 _ALL_UNRESERVED = re.compile(r"[A-Za-z0-9\-._~]*").fullmatch
 _HEADER_ITEM = re.compile(r'\s*([A-Za-z0-9_.\-]+)\s*=\s*"([^"]*)"\s*(?:,|$)')
+_HEADER_ITEMS = re.compile(r'(?:\s*[A-Za-z0-9_.\-]+\s*=\s*"[^"]*"\s*(?:,|$))*')
 
 
 def escape(value: str) -> str:
@@ -48,21 +49,35 @@ def parse_authorization_header(value: str | None) -> list[tuple[str, str]] | Non
     scheme, _, rest = value.strip().partition(" ")
     if scheme.lower() != "oauth":
         return None
+    rest = rest.strip()
+    # One pass checks the whole value is well formed, a second takes the items: the
+    # same items as matching one after another, since each can only match one way.
+    if not _HEADER_ITEMS.fullmatch(rest):
+        _refuse_malformed(rest)
     pairs: list[tuple[str, str]] = []
     seen: set[str] = set()
-    position = 0
-    rest = rest.strip()
-    while position < len(rest):
-        match = _HEADER_ITEM.match(rest, position)
-        if match is None:
-            raise InvalidRequestError("The Authorization header is malformed.")
-        name, raw = match.group(1), match.group(2)
+    for name, raw in _HEADER_ITEM.findall(rest):
         if name in seen:
             raise DuplicatedOAuthProtocolParameterError(name)
         seen.add(name)
-        pairs.append((name, unescape(raw)))
-        position = match.end()
+        pairs.append((name, unquote(raw) if "%" in raw else raw))
     return pairs
+
+
+def _refuse_malformed(rest: str) -> None:
+    """Raise the error of a malformed header: a repeated name found before the
+    first malformed item is reported as such, as an item-by-item reading does."""
+    seen: set[str] = set()
+    position = 0
+    while position < len(rest):
+        match = _HEADER_ITEM.match(rest, position)
+        if match is None:
+            break
+        if match.group(1) in seen:
+            raise DuplicatedOAuthProtocolParameterError(match.group(1))
+        seen.add(match.group(1))
+        position = match.end()
+    raise InvalidRequestError("The Authorization header is malformed.")
 
 
 def build_authorization_header(pairs: list[tuple[str, str]], realm: str | None = None) -> str:
