@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import time
 from typing import Any
 
 import pytest
-from sqlalchemy import String, event, func, insert, inspect, select, text, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    Numeric,
+    String,
+    event,
+    func,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
@@ -214,3 +230,33 @@ def test_context_defaults_and_related_objects_go_through_the_orm(tmp_path):
         session.commit()
         assert record.shout == "HI" and inspect(record).persistent
     engine.dispose()
+
+
+class _Typed(Base):
+    """Columns whose values the driver or SQLAlchemy converts on the way out."""
+
+    __tablename__ = "ag_test_typed_rows"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ratio: Mapped[float] = mapped_column(Float)
+    amount: Mapped[decimal.Decimal] = mapped_column(Numeric(10, 3))
+    at: Mapped[datetime.datetime] = mapped_column(DateTime)
+    flag: Mapped[bool] = mapped_column(Boolean)
+    doc: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+def test_typed_columns_load_as_the_orm_loads_them(engine):
+    _Typed.__table__.create(engine, checkfirst=True)
+    values = {"id": 1, "ratio": 0.25, "amount": decimal.Decimal("12.345"),
+              "at": datetime.datetime(2026, 12, 6, 23, 30, 1), "flag": True, "doc": {"a": [1]}}
+    with engine.begin() as conn:
+        conn.execute(_Typed.__table__.delete())
+        conn.execute(insert(_Typed.__table__), [values])
+    loader = RowLoader(_Typed, _Typed.id)
+    for _ in range(2):  # the converters are set on the first row, then reused
+        with _session(engine) as session:
+            loaded = loader.load(session, 1)
+            assert {k: getattr(loaded, k) for k in values} == values
+            assert isinstance(loaded.amount, decimal.Decimal) and loaded.flag is True
+        with _session(engine) as session:
+            orm = session.execute(loader.orm_statement, {"p0": 1}).scalar_one()
+            assert {k: getattr(orm, k) for k in values} == values

@@ -43,7 +43,7 @@ Processor = Callable[[Any], Any] | None
 class _Compiled:
     """The driver-level form of one statement for one dialect."""
 
-    __slots__ = ("binds", "names", "positional", "results", "sql")
+    __slots__ = ("binds", "columns", "dialect", "names", "positional", "results", "sql")
 
     def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Column[Any]],
                  dialect: Dialect) -> None:
@@ -58,9 +58,20 @@ class _Compiled:
             if processor is not None:
                 binds[name] = processor
         self.binds: dict[str, Callable[[Any], Any]] = binds
-        self.results: tuple[Processor, ...] = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in columns)
+        self.dialect = dialect
+        self.columns = tuple(columns)
+        #: Set on the first row: some drivers' converters depend on the type the
+        #: database reports (psycopg's numerics), as they do for SQLAlchemy's results.
+        self.results: tuple[Processor, ...] | None = None
+
+    def process(self, row: Sequence[Any], description: Sequence[Any]) -> tuple[Any, ...]:
+        results = self.results
+        if results is None:
+            results = self.results = tuple(
+                column.type.dialect_impl(self.dialect).result_processor(self.dialect, item[1])
+                for column, item in zip(self.columns, description, strict=True))
+        return tuple(value if processor is None or value is None else processor(value)
+                     for processor, value in zip(results, row, strict=True))
 
     def parameters(self, values: Sequence[Any]) -> Any:
         named = {}
@@ -92,7 +103,8 @@ def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]
     cursor = proxied.cursor()
     try:
         cursor.execute(compiled.sql, params)
-        row = cursor.fetchone() if cursor.description is not None else None
+        description = cursor.description
+        row = cursor.fetchone() if description is not None else None
         lastrowid = getattr(cursor, "lastrowid", None)  # psycopg has none: RETURNING serves
     except dialect.loaded_dbapi.Error as error:
         invalidated = dialect.is_disconnect(error, proxied, cursor)
@@ -105,8 +117,7 @@ def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]
         cursor.close()
     if row is None:
         return None, lastrowid
-    return tuple(value if processor is None or value is None else processor(value)
-                 for processor, value in zip(compiled.results, row, strict=True)), lastrowid
+    return compiled.process(row, description), lastrowid
 
 
 def _loads_plainly(mapper: Mapper[Any]) -> bool:
