@@ -13,6 +13,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     Float,
+    ForeignKey,
     Numeric,
     String,
     event,
@@ -23,8 +24,15 @@ from sqlalchemy import (
     text,
     update,
 )
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError, OperationalError
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
 
 from authgate.core.security import token_digest
 from authgate.sqla.rows import RowInserter, RowLoader
@@ -260,3 +268,58 @@ def test_typed_columns_load_as_the_orm_loads_them(engine):
         with _session(engine) as session:
             orm = session.execute(loader.orm_statement, {"p0": 1}).scalar_one()
             assert {k: getattr(orm, k) for k in values} == values
+
+
+# -- related many-to-one objects ------------------------------------------------------
+class _OwnBase(DeclarativeBase):
+    pass
+
+
+class _Owner(_OwnBase):
+    __tablename__ = "ag_test_rows_owner"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+
+
+class _Owned(_OwnBase):
+    __tablename__ = "ag_test_rows_owned"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(20), unique=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey(_Owner.id))
+    keeper_id: Mapped[int | None] = mapped_column(ForeignKey(_Owner.id))
+    owner: Mapped[_Owner | None] = relationship(foreign_keys=[owner_id])
+    keeper: Mapped[_Owner | None] = relationship(foreign_keys=[keeper_id], lazy="raise")
+
+
+@pytest.fixture
+def owned(tmp_path) -> Any:
+    engine = sqlite_engine(tmp_path / "owned.db")
+    _OwnBase.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(_Owner.__table__), [{"id": 1, "name": "alice"}])
+        conn.execute(insert(_Owned.__table__), [
+            {"id": 1, "label": "a", "owner_id": 1, "keeper_id": 1},
+            {"id": 2, "label": "b", "owner_id": None, "keeper_id": None}])
+    yield engine
+    engine.dispose()
+
+
+def test_related_many_to_one_is_loaded_with_the_row(owned):
+    loader = RowLoader(_Owned, _Owned.label, related=["owner", "keeper"])
+    with _session(owned) as session:
+        item = loader.load(session, "a")
+        assert "owner" in item.__dict__  # set with the row, no lazy load pending
+        assert item.owner.name == "alice" and inspect(item.owner).persistent
+        assert "keeper" not in item.__dict__  # lazy="raise": left as configured
+        with pytest.raises(InvalidRequestError):
+            _ = item.keeper
+        assert loader.load(session, "b").owner is None  # a NULL key is no object
+
+
+def test_related_object_held_by_the_session_is_reused_as_a_lazy_load_would(owned):
+    loader = RowLoader(_Owned, _Owned.label, related=["owner"])
+    with _session(owned) as session:
+        held = session.get(_Owner, 1)
+        held.name = "changed, not flushed"
+        item = loader.load(session, "a")
+        assert item.owner is held and held.name == "changed, not flushed"

@@ -32,7 +32,7 @@ from typing import Any, cast
 from sqlalchemy import Column, Connection, Table, and_, bindparam, insert, inspect, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import ColumnProperty, Mapper, make_transient_to_detached
+from sqlalchemy.orm import MANYTOONE, ColumnProperty, Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
 __all__ = ["RowInserter", "RowLoader"]
@@ -143,10 +143,13 @@ class RowLoader:
     ``values``, or None; built once, used on every request.
 
     ``columns`` should identify at most one row (a unique key); if several match,
-    the first the database returns is used.
+    the first the database returns is used. ``related`` names many-to-one
+    relationships to load with it (a token's ``user``, read on every protected
+    request): by primary key, from the session if it holds the target, as the
+    lazy load would, but without the ORM's query.
     """
 
-    def __init__(self, model: type[Any], *columns: Any) -> None:
+    def __init__(self, model: type[Any], *columns: Any, related: Sequence[str] = ()) -> None:
         mapper: Mapper[Any] = inspect(model)
         self.model = model
         self._mapper = mapper
@@ -166,6 +169,26 @@ class RowLoader:
             if self._plain and all(c in pk for c in mapper.primary_key) else None
         self._statement = select(*self._columns).where(where)
         self._compiled: dict[int, _Compiled] = {}
+        self._related = tuple(filter(None, (self._to_one(name) for name in related)))
+
+    def _to_one(self, name: str) -> tuple[str, tuple[int, ...], RowLoader] | None:
+        """How to load relationship ``name`` from a row: the positions of its foreign
+        key and a loader of the target by primary key; None when it is not a plain
+        lazy many-to-one (the ORM then loads it as it is configured to)."""
+        rel = self._mapper.relationships[name]
+        if rel.direction is not MANYTOONE or rel.uselist or rel.secondary is not None or \
+                rel.lazy != "select" or not self._direct:
+            return None
+        target = rel.mapper
+        remote_to_local = {remote: local for local, remote in rel.local_remote_pairs}
+        if set(remote_to_local) != set(target.primary_key):
+            return None
+        positions = {column: i for i, column in enumerate(self._columns)}
+        locals_ = [remote_to_local[column] for column in target.primary_key]
+        if not all(column in positions for column in locals_):
+            return None
+        return (name, tuple(positions[column] for column in locals_),
+                RowLoader(target.class_, *target.primary_key))
 
     def __repr__(self) -> str:
         return f"<RowLoader {self.model.__name__} {'direct' if self._direct else 'orm'}>"
@@ -180,7 +203,20 @@ class RowLoader:
             params = dict(zip(self._names, values, strict=True))
             return session.execute(self.orm_statement, params).scalars().first()
         row = self._fetch(connection, values)
-        return None if row is None else self._instance(session, row)
+        if row is None:
+            return None
+        instance = self._instance(session, row)
+        for name, positions, loader in self._related:
+            key = [row[i] for i in positions]
+            set_committed_value(instance, name, None if None in key else
+                                loader.get(session, key))
+        return instance
+
+    def get(self, session: Any, key: Sequence[Any]) -> Any:
+        """The instance with primary key ``key``: the session's own if it holds it (as a
+        lazy load would take it), else loaded."""
+        held = session.identity_map.get(self._mapper.identity_key_from_primary_key(key))
+        return held if held is not None else self.load(session, *key)
 
     def _fetch(self, connection: Connection, values: Sequence[Any]) -> Any:
         compiled = self._compiled.get(id(connection.dialect))

@@ -38,7 +38,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import MANYTOONE, Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from authgate.core.oauth2.endpoints.revocation import RevocationEndpoint
@@ -292,9 +292,15 @@ def create_revocation_endpoint(session: SessionLike, token_model: type[Any]
 
 def create_bearer_token_validator(session: SessionLike, token_model: type[Any]
                                   ) -> type[BearerTokenValidator]:
-    """A bearer token validator class for ``ResourceProtector.register_token_validator``."""
+    """A bearer token validator class for ``ResourceProtector.register_token_validator``.
 
-    loader = RowLoader(token_model, token_model.access_token)
+    The token's many-to-one relationships (``Token.user`` in the seed's models) are
+    loaded with it, by primary key: a protected view almost always reads
+    ``current_token.user``, and this skips the ORM's lazy-load query for it.
+    """
+
+    loader = RowLoader(token_model, token_model.access_token, related=[
+        rel.key for rel in inspect(token_model).relationships if rel.direction is MANYTOONE])
 
     class SQLAlchemyBearerTokenValidator(BearerTokenValidator):
         def authenticate_token(self, token_string: str) -> Any:
