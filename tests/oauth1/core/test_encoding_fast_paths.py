@@ -85,3 +85,37 @@ def test_with_credentials_carries_every_other_field() -> None:
     for item in dataclasses.fields(OAuth1Request):
         expected = changed[item.name] if item.name in changed else getattr(original, item.name)
         assert getattr(signed, item.name) == expected, item.name
+
+
+def _reference_base_string_uri(uri: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(uri)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port
+    default = {"http": 80, "https": 443}.get(scheme)
+    netloc = host if port is None or default == port else f"{host}:{port}"
+    return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
+
+
+def test_cached_base_string_uri_agrees_with_a_plain_parse() -> None:
+    """The query is left out of the cache key; nothing else may change."""
+    from authgate.core.oauth1.signature import base_string_uri
+
+    pieces = ["http", "HTTPS", "://", "Ex.COM", ":80", ":443", ":8080", ":x", "[::1]", "[::1",
+              "/", "/p", "?", "#", "q=1", "&", "\t", "%3F", "@", "user:pw@", ";"]
+    rng = random.Random(3412)
+    for _ in range(20000):
+        uri = "".join(rng.choice(pieces) for _ in range(rng.randrange(9)))
+        try:
+            expected: object = _reference_base_string_uri(uri)
+        except ValueError:
+            expected = ValueError
+        try:
+            got: object = base_string_uri(uri)
+        except ValueError:
+            got = ValueError
+        assert got == expected, uri

@@ -52,6 +52,15 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def base_string_uri(uri: str) -> str:
     """The base string URI (§3.4.1.2): scheme and host lower-cased, no default port, no query."""
+    # The query never counts (nothing before the first "?" can end the path
+    # differently without it), so it stays out of the cache key.
+    return _base_string_uri(uri.partition("?")[0])
+
+
+@lru_cache(maxsize=512)
+def _base_string_uri(uri: str) -> str:
+    """A pure function of the URI; a protected API sees the same few over and over, so
+    the parse is cached (``urlsplit``'s ``ValueError`` for a bad port is not)."""
     parts = urlsplit(uri)
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
@@ -60,6 +69,12 @@ def base_string_uri(uri: str) -> str:
     port = parts.port
     netloc = host if port is None or _DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     return urlunsplit((scheme, netloc, parts.path or "/", "", ""))
+
+
+@lru_cache(maxsize=512)
+def _encoded_base_string_uri(uri: str) -> str:
+    """``escape(base_string_uri(uri))`` for a URI without its query, cached likewise."""
+    return escape(_base_string_uri(uri))
 
 
 def normalize_parameters(params: Iterable[tuple[str, str]]) -> str:
@@ -83,7 +98,7 @@ def generate_signature_base_string(request: OAuth1Request) -> str:
     return "&".join(
         (
             escape(request.method.upper()),
-            escape(base_string_uri(request.uri)),
+            _encoded_base_string_uri(request.uri.partition("?")[0]),
             _escape_normalized(normalize_parameters(request.params)),
         )
     )
