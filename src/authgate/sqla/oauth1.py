@@ -39,6 +39,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import (
+    MANYTOONE,
     Mapped,
     Mapper,
     Session,
@@ -210,17 +211,22 @@ def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, st
 
     The credential found is remembered in the session (``session.info``) with
     the transaction that read it: the nonce hook's commit, which comes next,
-    expires it, and the hook then reloads it with this same one-statement
-    lookup (see :func:`_reload_after_commit`) rather than leaving the view's
-    first ``current_credential.user`` to pay for an ORM refresh.
+    expires it, and the hook then reloads it with a one-statement lookup (see
+    :func:`_reload_after_commit`) rather than leaving the view's first
+    ``current_credential.user`` to pay for an ORM refresh. That reload also
+    brings the credential's many-to-one relationships (its ``user``), by
+    primary key, as a lazy load would find them; the lookup here does not,
+    since the commit would expire them straight away.
     """
     loader = RowLoader(model, model.client_id, model.oauth_token)
+    reloader = RowLoader(model, model.client_id, model.oauth_token, related=[
+        rel.key for rel in inspect(model).relationships if rel.direction is MANYTOONE])
 
     def query_token(client_id: str, oauth_token: str) -> Any:
         credential = loader.load(session, client_id, oauth_token)
         if credential is not None:
             real = _session_of(session)
-            real.info[_LOADED_CREDENTIAL] = (real.get_transaction(), loader, credential,
+            real.info[_LOADED_CREDENTIAL] = (real.get_transaction(), reloader, credential,
                                              (client_id, oauth_token))
         return credential
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import (
     Mapped,
     Session,
     mapped_column,
+    relationship,
     scoped_session,
     sessionmaker,
 )
@@ -61,6 +62,7 @@ class TokenCredential(Base, OAuth1TokenCredentialMixin):
     __tablename__ = "o1_token"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("o1_user.id"), nullable=True)
+    user: Mapped[User | None] = relationship()
 
 
 class TimestampNonce(Base, OAuth1TimestampNonceMixin):
@@ -275,10 +277,23 @@ def test_nonce_commit_leaves_the_credential_current(session_factory) -> None:
     with sessionmaker(session_factory.get_bind())() as other:  # changed meanwhile
         other.get(TokenCredential, credential.id).oauth_token_secret = "s2"
         other.commit()
+    statements: list[str] = []
+    engine = session_factory.get_bind()
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
     assert exists("fresh", "100", "c1", "live") is False
     state = inspect(credential)
     assert not state.expired and "oauth_token_secret" in state.dict
-    assert credential.get_oauth_token_secret() == "s2"
+    assert "user" in state.dict  # loaded with it: no lazy load left for the view
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert credential.get_oauth_token_secret() == "s2"
+        assert credential.user.name == "alice"
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements == []
 
     # A replay commits nothing of its own and reloads nothing: expire-on-commit holds.
     assert query_token("c1", "live") is credential
