@@ -16,10 +16,13 @@ from sqlalchemy import (
     ForeignKey,
     Numeric,
     String,
+    bindparam,
+    delete,
     event,
     func,
     insert,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -35,7 +38,8 @@ from sqlalchemy.orm import (
 )
 
 from authgate.core.security import token_digest
-from authgate.sqla.rows import RowInserter, RowLoader
+from authgate.sqla.oauth2 import rotate_refresh_token
+from authgate.sqla.rows import RowInserter, RowLoader, Statement
 from tests.sqla_oauth2.support import (
     Base,
     Client,
@@ -323,3 +327,46 @@ def test_related_object_held_by_the_session_is_reused_as_a_lazy_load_would(owned
         held.name = "changed, not flushed"
         item = loader.load(session, "a")
         assert item.owner is held and held.name == "changed, not flushed"
+
+
+# -- Statement ------------------------------------------------------------------------
+def test_statement_counts_rows_and_binds_its_literals(rows):
+    table = Token.__table__
+    live = or_(table.c.access_token_revoked_at.is_(None), table.c.access_token_revoked_at == 0)
+    revoke = Statement(update(table).where(table.c.id == bindparam("k"), live)
+                       .values(access_token_revoked_at=bindparam("at")), "at", "k")
+    with rows.connect() as conn:
+        assert revoke.execute(conn, 50, 3) == 1
+        assert revoke.execute(conn, 60, 3) == 0  # the literal 0 and NULL test bound right
+        assert revoke.execute(conn, 70, 404) == 0
+        conn.commit()
+        assert conn.execute(select(table.c.access_token_revoked_at)).scalar() == 50
+
+
+def test_statement_runs_through_core_when_listened_to(rows):
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    table = Token.__table__
+    drop = Statement(delete(table).where(table.c.id == bindparam("k")), "k")
+    event.listen(rows, "before_cursor_execute", listen)
+    try:
+        with rows.begin() as conn:
+            assert drop.execute(conn, 3) == 1
+    finally:
+        event.remove(rows, "before_cursor_execute", listen)
+    assert any(statement.startswith("DELETE") for statement in seen)
+
+
+def test_a_losing_rotation_reads_the_winners_time(rows):
+    """Two sessions hold the same token; the second to rotate loses and its record
+    shows what the winner wrote, not its own stale view."""
+    with _session(rows) as first, _session(rows) as second:
+        mine = first.get(Token, 3)
+        theirs = second.get(Token, 3)
+        assert rotate_refresh_token(first, mine, now=100)
+        assert (mine.refresh_token_revoked_at, mine.access_token_revoked_at) == (100, 100)
+        assert not rotate_refresh_token(second, theirs, now=200)
+        assert theirs.refresh_token_revoked_at == 100 and theirs.is_revoked()

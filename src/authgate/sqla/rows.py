@@ -27,15 +27,15 @@ exactly as a Core statement would do it.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Column, Connection, Table, and_, bindparam, insert, inspect, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import MANYTOONE, ColumnProperty, Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-__all__ = ["RowInserter", "RowLoader"]
+__all__ = ["RowInserter", "RowLoader", "Statement"]
 
 Processor = Callable[[Any], Any] | None
 
@@ -43,7 +43,8 @@ Processor = Callable[[Any], Any] | None
 class _Compiled:
     """The driver-level form of one statement for one dialect."""
 
-    __slots__ = ("binds", "columns", "dialect", "names", "positional", "results", "sql")
+    __slots__ = ("binds", "columns", "dialect", "fixed", "names", "positional", "results",
+                 "sql")
 
     def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Column[Any]],
                  dialect: Dialect) -> None:
@@ -53,11 +54,15 @@ class _Compiled:
         self.positional: tuple[str, ...] | None = (
             tuple(compiled.positiontup) if compiled.positiontup is not None else None)
         binds = {}
-        for name in names:
-            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
+        fixed = {}  # literals the statement carries (``col = 0``, a LIMIT), bound as given
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if name not in names:
+                fixed[name] = processor(bind.value) if processor is not None else bind.value
+            elif processor is not None:
                 binds[name] = processor
         self.binds: dict[str, Callable[[Any], Any]] = binds
+        self.fixed: dict[str, Any] = fixed
         self.dialect = dialect
         self.columns = tuple(columns)
         #: Set on the first row: some drivers' converters depend on the type the
@@ -74,7 +79,7 @@ class _Compiled:
                      for processor, value in zip(results, row, strict=True))
 
     def parameters(self, values: Sequence[Any]) -> Any:
-        named = {}
+        named = dict(self.fixed)
         for name, value in zip(self.names, values, strict=True):
             processor = self.binds.get(name)
             named[name] = processor(value) if processor is not None else value
@@ -89,10 +94,14 @@ def _bypassable(connection: Connection) -> bool:
                 or connection.dispatch.after_cursor_execute)
 
 
-def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]
-         ) -> tuple[tuple[Any, ...] | None, int | None]:
-    """Run ``compiled`` on the connection's DBAPI connection: its first row, processed
-    (None without one), and the cursor's ``lastrowid``.
+class _Outcome(NamedTuple):
+    row: tuple[Any, ...] | None  # the first row, processed
+    lastrowid: int | None
+    rowcount: int
+
+
+def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]) -> _Outcome:
+    """Run ``compiled`` on the connection's DBAPI connection.
 
     Driver errors become SQLAlchemy's, and a dropped connection is invalidated,
     as ``Connection.execute`` would do.
@@ -106,6 +115,7 @@ def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]
         description = cursor.description
         row = cursor.fetchone() if description is not None else None
         lastrowid = getattr(cursor, "lastrowid", None)  # psycopg has none: RETURNING serves
+        rowcount = cursor.rowcount
     except dialect.loaded_dbapi.Error as error:
         invalidated = dialect.is_disconnect(error, proxied, cursor)
         if invalidated:
@@ -115,9 +125,35 @@ def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]
                                   dialect=dialect) from error
     finally:
         cursor.close()
-    if row is None:
-        return None, lastrowid
-    return compiled.process(row, description), lastrowid
+    return _Outcome(None if row is None else compiled.process(row, description),
+                    lastrowid, rowcount)
+
+
+class Statement:
+    """``execute(connection, *values)``: one UPDATE, DELETE or INSERT with bound
+    parameters ``names``, compiled once per dialect; returns the matched row count.
+
+    For the single-use decisions of the hot paths (consume a code, rotate a
+    refresh token), where the row count says who won and building the statement
+    anew each time costs more than running it. With cursor listeners or echo on,
+    it runs through ``Connection.execute`` like any Core statement.
+    """
+
+    def __init__(self, statement: Any, *names: str) -> None:
+        self.statement = statement
+        self._names = names
+        self._compiled: dict[int, _Compiled] = {}
+
+    def execute(self, connection: Connection, *values: Any) -> int:
+        if not _bypassable(connection):
+            result = connection.execute(self.statement, dict(zip(self._names, values,
+                                                                 strict=True)))
+            return int(cast(CursorResult[Any], result).rowcount)
+        compiled = self._compiled.get(id(connection.dialect))
+        if compiled is None:
+            compiled = self._compiled[id(connection.dialect)] = _Compiled(
+                self.statement, self._names, (), connection.dialect)
+        return _run(connection, compiled, values).rowcount
 
 
 def _loads_plainly(mapper: Mapper[Any]) -> bool:
@@ -223,7 +259,7 @@ class RowLoader:
         if compiled is None:
             compiled = self._compiled[id(connection.dialect)] = _Compiled(
                 self._statement, self._names, self._columns, connection.dialect)
-        return _run(connection, compiled, values)[0]
+        return _run(connection, compiled, values).row
 
     def _instance(self, session: Any, row: tuple[Any, ...]) -> Any:
         mapper = self._mapper
@@ -292,10 +328,10 @@ class RowInserter:
         compiled = self._compiled.get((id(dialect), names))
         if compiled is None:
             compiled = self._compiled[(id(dialect), names)] = self._compile(names, dialect)
-        returned, lastrowid = _run(connection, compiled, tuple(row.values()))
+        outcome = _run(connection, compiled, tuple(row.values()))
         missing = [column for column in self._pk if column.key not in row]
         if missing:
-            keys = returned if returned is not None else (lastrowid,)
+            keys = outcome.row if outcome.row is not None else (outcome.lastrowid,)
             for column, value in zip(missing, keys, strict=True):
                 state[self._mapper.get_property_by_column(column).key] = value
         make_transient_to_detached(record)

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Table,
     and_,
     bindparam,
     delete,
@@ -38,14 +39,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.orm import MANYTOONE, Session, scoped_session
+from sqlalchemy.orm import MANYTOONE, Mapper, Session, scoped_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from authgate.core.oauth2.endpoints.revocation import RevocationEndpoint
 from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.oauth2.resource import BearerTokenValidator
 from authgate.core.security import generate_token, token_digest
-from authgate.sqla.rows import RowInserter, RowLoader
+from authgate.sqla.rows import RowInserter, RowLoader, Statement
 
 __all__ = [
     "SessionLike",
@@ -102,6 +103,49 @@ def _has_column(model: type[Any], name: str) -> bool:
     return name in names
 
 
+def _persistent_state(record: Any) -> Any:
+    state = inspect(record)
+    if state.identity is None:
+        raise ValueError(f"{type(record).__name__} is not persistent; save it first")
+    return state
+
+
+class _ByIdentity(NamedTuple):
+    """The single-use statements on one row of a model, by primary key, compiled once
+    (None for a mapping a plain table statement cannot serve: inheritance)."""
+
+    delete: Statement | None
+    revoke: Statement | None  # SET both revocation times = :at
+    rotate: Statement | None  # the same, only while the refresh token is unrevoked
+
+
+_by_identity: dict[Mapper[Any], _ByIdentity] = {}
+
+
+def _statements(mapper: Mapper[Any]) -> _ByIdentity:
+    found = _by_identity.get(mapper)
+    if found is not None:
+        return found
+    if mapper.inherits is not None or len(mapper.tables) != 1:
+        found = _ByIdentity(None, None, None)
+    else:
+        table = cast(Table, mapper.local_table)
+        keys = [f"k{i}" for i in range(len(mapper.primary_key))]
+        where = and_(*(column == bindparam(key)
+                       for column, key in zip(mapper.primary_key, keys, strict=True)))
+        revoke = revoke_live = None
+        if _has_column(mapper.class_, "refresh_token_revoked_at"):
+            at = bindparam("at")
+            refresh = mapper.columns["refresh_token_revoked_at"]
+            values = {mapper.columns["access_token_revoked_at"]: at, refresh: at}
+            revoke = Statement(update(table).where(where).values(values), "at", *keys)
+            revoke_live = Statement(update(table).where(where, _unset(refresh)).values(values),
+                                    "at", *keys)
+        found = _ByIdentity(Statement(delete(table).where(where), *keys), revoke, revoke_live)
+    _by_identity[mapper] = found
+    return found
+
+
 def lookup_statement(model: type[Any], column: Any) -> Any:
     """``SELECT model WHERE column = :value`` refreshing what the session holds, built once.
 
@@ -133,15 +177,18 @@ def consume_authorization_code(session: SessionLike, record: Any) -> bool:
     The record stays readable afterwards: it is detached rather than left to
     be refreshed from a row that no longer exists.
     """
-    model = inspect(record).mapper.class_
-    result = session.execute(
-        delete(model).where(_identity_clause(record)).execution_options(
-            synchronize_session=False)
-    )
-    won = _rowcount(result) == 1
-    owner = inspect(record).session
-    if owner is not None:
-        owner.expunge(record)
+    state = _persistent_state(record)
+    statement = _statements(state.mapper).delete
+    if statement is not None:
+        connection = session.connection(bind_arguments={"mapper": state.mapper})
+        won = statement.execute(connection, *state.identity) == 1
+    else:
+        result = session.execute(
+            delete(state.mapper.class_).where(_identity_clause(record)).execution_options(
+                synchronize_session=False))
+        won = _rowcount(result) == 1
+    if state.session is not None:
+        state.session.expunge(record)
     session.commit()
     return won
 
@@ -221,11 +268,7 @@ def create_query_token_func(session: SessionLike, token_model: type[Any]
 def revoke_token_record(session: SessionLike, record: Any, *, now: float | None = None) -> None:
     """Revoke the access and the refresh token of one record."""
     at = int(time.time() if now is None else now)
-    model = inspect(record).mapper.class_
-    session.execute(
-        update(model).where(_identity_clause(record)).values(
-            access_token_revoked_at=at, refresh_token_revoked_at=at)
-    )
+    _revoke(session, record, at, only_live_refresh=False)
     session.commit()
 
 
@@ -236,14 +279,39 @@ def rotate_refresh_token(session: SessionLike, record: Any, *, now: float | None
     one after the first finds ``refresh_token_revoked_at`` already set.
     """
     at = int(time.time() if now is None else now)
-    model = inspect(record).mapper.class_
-    result = session.execute(
-        update(model)
-        .where(_identity_clause(record), _unset(model.refresh_token_revoked_at))
-        .values(refresh_token_revoked_at=at, access_token_revoked_at=at)
-    )
-    won = _rowcount(result) == 1
+    won = _revoke(session, record, at, only_live_refresh=True)
     session.commit()
+    return won
+
+
+def _revoke(session: SessionLike, record: Any, at: int, *, only_live_refresh: bool) -> bool:
+    """Set both revocation times of ``record``'s row; whether this UPDATE changed it.
+
+    The record follows: the winner's values are set on it; a loser's are expired,
+    so they are read again (as the winner left them) on next access.
+    """
+    state = _persistent_state(record)
+    statements = _statements(state.mapper)
+    statement = statements.rotate if only_live_refresh else statements.revoke
+    if statement is not None:
+        connection = session.connection(bind_arguments={"mapper": state.mapper})
+        won = statement.execute(connection, at, *state.identity) == 1
+    else:
+        model = state.mapper.class_
+        criteria = [_identity_clause(record)]
+        if only_live_refresh:
+            criteria.append(_unset(model.refresh_token_revoked_at))
+        result = session.execute(
+            update(model).where(*criteria).values(
+                refresh_token_revoked_at=at, access_token_revoked_at=at
+            ).execution_options(synchronize_session=False))
+        won = _rowcount(result) == 1
+    names = ["access_token_revoked_at", "refresh_token_revoked_at"]
+    if won:
+        for name in names:
+            set_committed_value(record, name, at)
+    elif state.session is not None:
+        state.session.expire(record, names)
     return won
 
 

@@ -20,7 +20,7 @@ from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.security import token_digest
 from authgate.sqla.oauth2 import functions
 from authgate.sqla.oauth2.functions import SessionLike
-from authgate.sqla.rows import RowLoader
+from authgate.sqla.rows import RowInserter, RowLoader
 
 __all__ = ["SQLAlchemyStore"]
 
@@ -65,6 +65,7 @@ class SQLAlchemyStore:
         self._access_token = RowLoader(token_model, token_model.access_token)
         self._refresh_token = RowLoader(token_model, token_model.refresh_token)
         self._code = RowLoader(code_model, code_model.code, code_model.client_id)
+        self._code_inserter = RowInserter(code_model)
         user_key = inspect(user_model).primary_key
         if len(user_key) != 1:
             raise TypeError(f"{user_model.__name__} needs a one-column primary key")
@@ -109,7 +110,7 @@ class SQLAlchemyStore:
             code_challenge=request.data.get("code_challenge"),
             code_challenge_method=request.data.get("code_challenge_method"),
         )
-        self.session.add(record)
+        self._code_inserter.insert(self.session, record)
         self.session.commit()
         set_committed_value(record, "code", token_digest(code))
         return record
