@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 import sys
 
-COLORS = {"authgate": "#2b6cb0", "reference": "#dd6b20", "ceiling": "#718096"}
+COLORS = {"authgate": "#2b6cb0", "authgate-serve": "#38a169", "reference": "#dd6b20",
+          "ceiling": "#718096"}
+#: Bar order within a group; a target without a row there leaves its slot empty.
+BARS = ("authgate", "authgate-serve", "reference")
 
 
 def main(argv: list[str]) -> int:
@@ -23,21 +26,27 @@ def main(argv: list[str]) -> int:
     rows = summary["rows"]
     dbs = sorted({r["db"] for r in rows if r["db"] != "-"}) or ["-"]
     ceilings = {r["workload"]: r["rps"] for r in rows if r["target"] == "ceiling"}
-    fig, axes = plt.subplots(1, len(dbs), figsize=(7 * len(dbs), 5), squeeze=False)
+    present = [t for t in BARS if any(r["target"] == t for r in rows)] or ["authgate"]
+    groups = max(len({(r["workload"], r["token_format"]) for r in rows if r["db"] == db})
+                 for db in dbs)
+    fig, axes = plt.subplots(1, len(dbs), figsize=(max(8.0, 0.9 * groups) * len(dbs), 5),
+                             squeeze=False)
     for ax, db in zip(axes[0], dbs, strict=True):
+        # Groups are (workload, token label): authgate serve's "RS256+db" W2 is a group of
+        # its own, next to the reference's "opaque" and "RS256" W2 groups it is compared with.
         labels = sorted({(r["workload"], r["token_format"]) for r in rows
                          if r["db"] == db and r["target"] != "ceiling"})
-        width = 0.38
-        for offset, target in ((-width / 2, "authgate"), (width / 2, "reference")):
-            values = []
-            for workload, fmt in labels:
+        width = 0.8 / len(present)
+        for i, target in enumerate(present):
+            offset = (i - (len(present) - 1) / 2) * width
+            xs, values = [], []
+            for x, (workload, fmt) in enumerate(labels):
                 found = [r for r in rows if (r["target"], r["db"], r["workload"],
                                              r["token_format"]) == (target, db, workload, fmt)]
-                row = found[0] if found else None
-                value = None if row is None else (
-                    row["flows_per_s"] if workload == "W3" else row["rps"])
-                values.append(value or 0)
-            xs = [i + offset for i in range(len(labels))]
+                if found:
+                    row = found[0]
+                    xs.append(x + offset)
+                    values.append((row["flows_per_s"] if workload == "W3" else row["rps"]) or 0)
             ax.bar(xs, values, width, label=target, color=COLORS[target])
         for name, style in (("C-GET", "--"), ("C-POST", ":")):
             if name in ceilings:
@@ -48,7 +57,8 @@ def main(argv: list[str]) -> int:
         ax.set_ylabel("requests/s (W3: flows/s)")
         ax.set_title(f"database: {db}")
         ax.legend(fontsize=8)
-    fig.suptitle(f"authgate vs Authlib reference vs bare Flask ({summary['started']})")
+    fig.suptitle("authgate (library app, authgate serve) vs Authlib reference vs bare Flask "
+                 f"({summary['started']})")
     fig.tight_layout()
     fig.savefig(argv[1], dpi=110)
     return 0

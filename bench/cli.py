@@ -2,7 +2,7 @@
 
     python -m bench                       # everything: 3 repetitions, SQLite and PostgreSQL
     python -m bench --quick               # smoke run: short, 1 repetition, SQLite, a subset
-    python -m bench --workloads W1,W2 --targets authgate,reference --db postgres
+    python -m bench --workloads W1,W2 --targets authgate,authgate-serve,reference --db postgres
     python -m bench --profile --workloads W1   # cProfile of each authgate worker
     python -m bench --soak 300            # W1 for 5 minutes, worker memory sampled
 
@@ -123,7 +123,8 @@ def run_start(start: Start, settings: measure.Settings, root: pathlib.Path
             work = srv.state_dir / workload
             result = measure.measure(srv, workload, settings, work)
             result.update(rep=start.rep, target=start.target.name, db=start.db or "-",
-                          token_format=start.token_format, workload=workload)
+                          token_format=start.target.token_label(start.token_format, workload),
+                          workload=workload)
             out.append(result)
             throughput = (f"{result['flows_per_s']:,.0f} flows/s, " if workload == "W3"
                           else "")
@@ -218,7 +219,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="smoke run: 3 s per workload, 1 s warm-up, 1 repetition, SQLite, "
                         "short micro-benchmarks")
     p.add_argument("--workloads", help="comma-separated, from W1..W5,C-GET,C-POST (default all)")
-    p.add_argument("--targets", help="comma-separated, from authgate,reference,ceiling")
+    p.add_argument("--targets",
+                   help="comma-separated, from authgate,authgate-serve,reference,ceiling")
     p.add_argument("--db", choices=["sqlite", "postgres", "both"],
                    help="default both (sqlite with --quick)")
     p.add_argument("--token-formats", help="comma-separated, from opaque,RS256,ES256")

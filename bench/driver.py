@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import re
 import secrets
 import sys
 import threading
@@ -31,6 +32,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from bench import httpclient, oauth1_sign
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+CSRF_FIELD = re.compile(rb'name="csrf_token" value="([^"]+)"')
 
 
 @dataclass
@@ -41,6 +43,8 @@ class Stats:
     latencies: list[float] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)
     exhausted: bool = False
+    #: W5: how many polls got each accepted ``error`` (authorization_pending, slow_down).
+    poll_answers: dict[str, int] = field(default_factory=dict)
 
     def error(self, what: str) -> None:
         self.errors += 1
@@ -69,10 +73,25 @@ class Context:
         return self.request("POST", path, all_headers, urlencode(values).encode())
 
     def login(self) -> str:
-        reply = self.form("/login", {"username": self.fx["username"],
-                                     "password": self.fx["password"]})
+        """Sign the user in; the session cookie (``name=value``) to send with /oauth/authorize.
+
+        The bench apps take a bare form post; ``authgate serve``'s sign-in page is
+        CSRF-protected (its seed says so with ``login_csrf``), so the driver first
+        reads the form like a browser: the token and the cookie holding its session.
+        """
+        values = {"username": self.fx["username"], "password": self.fx["password"]}
+        headers = {}
+        if self.fx.get("login_csrf"):
+            page = self.request("GET", "/login")
+            found = CSRF_FIELD.search(page.body)
+            cookie = page.headers.get("set-cookie", "")
+            if page.status != 200 or not found or not cookie:
+                raise RuntimeError(f"login page: {page.status} {page.body[:200]!r}")
+            values["csrf_token"] = found.group(1).decode()
+            headers["Cookie"] = cookie.split(";", 1)[0]
+        reply = self.form("/login", values, headers)
         cookie = reply.headers.get("set-cookie", "")
-        if reply.status != 200 or not cookie:
+        if reply.status not in (200, 302, 303) or not cookie:
             raise RuntimeError(f"login failed: {reply.status} {reply.body[:200]!r}")
         return cookie.split(";", 1)[0]
 
@@ -181,8 +200,19 @@ def presign_w4(ctx: Context, count: int) -> list[bytes]:
 
 
 def run_w5(ctx: Context, deadline: float, stats: Stats, prepared: Any) -> None:
+    """Device authorizations, each polled ``polls`` times back to back.
+
+    A poll must be answered 400 with an error the target's seed lists in
+    ``device_poll_answers`` (default: only ``authorization_pending``, as the
+    bench apps set no interval). ``authgate serve`` keeps RFC 8628's interval
+    (no setting turns it off), so back-to-back polls also get ``slow_down``,
+    which costs it the same work (client authentication, the device code read
+    from the database, the pace check); the answers are counted apart.
+    """
     polls = int(ctx.spec.get("polls", 10))
     scope = ctx.fx["scope"]
+    accepted = [(name, f'"{name}"'.encode())
+                for name in ctx.fx.get("device_poll_answers") or ["authorization_pending"]]
     while time.perf_counter() < deadline:
         start = time.perf_counter()
         try:
@@ -212,9 +242,11 @@ def run_w5(ctx: Context, deadline: float, stats: Stats, prepared: Any) -> None:
                 stats.error(f"socket: {exc}")
                 continue
             stats.requests += 1
-            if reply.status != 400 or b"authorization_pending" not in reply.body:
+            answer = next((name for name, quoted in accepted if quoted in reply.body), None)
+            if reply.status != 400 or answer is None:
                 stats.error(f"poll: {reply.status} {reply.body[:200]!r}")
                 continue
+            stats.poll_answers[answer] = stats.poll_answers.get(answer, 0) + 1
             stats.latencies.append(time.perf_counter() - start)
         stats.flows += 1
 
@@ -244,6 +276,10 @@ def run_phase(ctx: Context, workload: str, seconds: float, prepared: list[Any]
         t.join()
     elapsed = time.perf_counter() - start
     latencies = [x for s in all_stats for x in s.latencies]
+    poll_answers: dict[str, int] = {}
+    for s in all_stats:
+        for name, count in s.poll_answers.items():
+            poll_answers[name] = poll_answers.get(name, 0) + count
     return {
         "duration_s": elapsed,
         "requests": sum(s.requests for s in all_stats),
@@ -253,6 +289,7 @@ def run_phase(ctx: Context, workload: str, seconds: float, prepared: list[Any]
         "p50_ms": (percentile(latencies, 50) or 0) * 1000,
         "p99_ms": (percentile(latencies, 99) or 0) * 1000,
         "exhausted": any(s.exhausted for s in all_stats),
+        "poll_answers": poll_answers,
     }
 
 

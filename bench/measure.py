@@ -128,6 +128,7 @@ def _python_driver(server: RunningServer, workload: str, s: Settings, work_dir: 
         "p50_ms": result["p50_ms"],
         "p99_ms": result["p99_ms"],
         "presigned_exhausted": result["exhausted"],
+        "poll_answers": result.get("poll_answers") or {},
     }
     out.update(_window(server, before, after, wall, after.driver - before.driver))
     return out

@@ -78,7 +78,7 @@ def _env(target: Target, url: str | None, state_dir: pathlib.Path, port: int,
 
 
 def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: pathlib.Path,
-                timeout: float = 30.0) -> None:
+                path: str = "/ping", timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     answered = 0
     while time.monotonic() < deadline:
@@ -87,7 +87,7 @@ def _wait_ready(proc: subprocess.Popen[bytes], port: int, log: pathlib.Path,
             raise RuntimeError(f"gunicorn exited with {proc.returncode}:\n{tail}")
         try:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/ping")
+            conn.request("GET", path)
             if conn.getresponse().status == 200:
                 answered += 1
             conn.close()
@@ -131,7 +131,7 @@ def start(target: Target, db: str | None, token_format: str, run_dir: pathlib.Pa
         raise
     server = RunningServer(target, db, token_format, port, proc, state_dir, database, fixtures)
     try:
-        _wait_ready(proc, port, log)
+        _wait_ready(proc, port, log, target.ready_path)
     except BaseException:
         server.stop()
         raise
