@@ -215,17 +215,20 @@ def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, st
     :func:`_reload_after_commit`) rather than leaving the view's first
     ``current_credential.user`` to pay for an ORM refresh. That reload also
     brings the credential's many-to-one relationships (its ``user``), by
-    primary key, as a lazy load would find them; the lookup here does not,
-    since the commit would expire them straight away.
+    primary key, as a lazy load would find them; the lookup here does so only
+    in a session that does not expire on commit, since the commit would
+    otherwise expire them straight away.
     """
     loader = RowLoader(model, model.client_id, model.oauth_token)
     reloader = RowLoader(model, model.client_id, model.oauth_token, related=[
         rel.key for rel in inspect(model).relationships if rel.direction is MANYTOONE])
 
     def query_token(client_id: str, oauth_token: str) -> Any:
-        credential = loader.load(session, client_id, oauth_token)
+        real = _session_of(session)
+        if not real.expire_on_commit:  # nothing will expire them: load the user now
+            return reloader.load(real, client_id, oauth_token)
+        credential = loader.load(real, client_id, oauth_token)
         if credential is not None:
-            real = _session_of(session)
             real.info[_LOADED_CREDENTIAL] = (real.get_transaction(), reloader, credential,
                                              (client_id, oauth_token))
         return credential

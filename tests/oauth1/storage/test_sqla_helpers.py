@@ -312,3 +312,22 @@ def test_nonce_commit_ignores_a_credential_of_an_earlier_transaction(session_fac
     assert create_exists_nonce_func(session_factory, TimestampNonce)("x", "1", "c1", "old") \
         is False
     assert inspect(credential).expired  # not reloaded behind the application's back
+
+
+def test_session_that_keeps_objects_gets_the_user_with_the_credential(session_factory) -> None:
+    """Without expire-on-commit nothing is reloaded, so the lookup brings the user itself."""
+    keeping = sessionmaker(session_factory.get_bind(), expire_on_commit=False)()
+    try:
+        keeping.add(TokenCredential(client_id="c1", oauth_token="kept", oauth_token_secret="s",
+                                    user_id=1))
+        keeping.commit()
+        keeping.expunge_all()
+        credential = create_query_token_func(keeping, TokenCredential)("c1", "kept")
+        assert create_exists_nonce_func(keeping, TimestampNonce)("k", "1", "c1", "kept") \
+            is False
+        state = inspect(credential)
+        assert not state.expired and "user" in state.dict
+        assert credential.user.name == "alice"
+        assert create_query_token_func(keeping, TokenCredential)("c1", "nope") is None
+    finally:
+        keeping.close()
