@@ -86,17 +86,16 @@ def _serve_env(url: str | None, state_dir: pathlib.Path, port: int,
     return env
 
 
-#: The ready-to-run server (``authgate serve``'s WSGI app), seeded through its CLI and a
-#: remembered consent (``bench/targets/authgate_serve.py``). It issues JWTs only
+#: The ready-to-run server (``authgate serve``'s WSGI app), seeded through its CLI and one
+#: in-process OAuth 1 flow (``bench/targets/authgate_serve.py``). It issues JWTs only
 #: (``AUTHGATE_JWT_ALG``), and its ``/api/me`` checks each one against the database
-#: (revocation). The flows (W3, W5) run with RS256, the server's default. W4 waits for
-#: an OAuth 1 token credential, which the CLI cannot create.
+#: (revocation). The flows (W3-W5) run with RS256, the server's default.
 AUTHGATE_SERVE = Target(
     name="authgate-serve",
     venv=PROJECT_VENV,
     wsgi="authgate.server:create_app()",
     seed_args=("-m", "bench.targets.authgate_serve", "seed"),
-    workloads=("W1", "W2", "W3", "W5"),
+    workloads=OAUTH_WORKLOADS,
     token_formats=("RS256", "ES256"),
     extra_env=_serve_env,
     flow_token_format="RS256",
