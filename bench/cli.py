@@ -3,10 +3,12 @@
     python -m bench                       # everything: 3 repetitions, SQLite and PostgreSQL
     python -m bench --quick               # smoke run: short, 1 repetition, SQLite, a subset
     python -m bench --workloads W1,W2 --targets authgate,authgate-serve,reference --db postgres
+    python -m bench --quick --duration 1 --results /tmp/b   # results elsewhere (the CI smoke test)
     python -m bench --profile --workloads W1   # cProfile of each authgate worker
     python -m bench --soak 300            # W1 for 5 minutes, worker memory sampled
 
-Results go to ``bench/results/latest.{json,md,png}`` and ``bench/results/runs/<time>/``.
+Results go to ``bench/results/latest.{json,md,png}`` and ``bench/results/runs/<time>/``
+(``--results DIR``: ``DIR/latest.*`` and ``DIR/runs/<time>/``).
 """
 
 from __future__ import annotations
@@ -179,7 +181,8 @@ def soak(seconds: float, db: str, settings: measure.Settings, root: pathlib.Path
 
 
 # -- output ------------------------------------------------------------------------------
-def write_results(summary: dict[str, Any], run_dir: pathlib.Path, chart: bool) -> None:
+def write_results(summary: dict[str, Any], run_dir: pathlib.Path, chart: bool,
+                  results: pathlib.Path = RESULTS) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, text in (("results.json", json.dumps(summary, indent=1)),
                        ("results.md", report.markdown(summary))):
@@ -196,10 +199,10 @@ def write_results(summary: dict[str, Any], run_dir: pathlib.Path, chart: bool) -
     for name in ("results.json", "results.md", "chart.png"):
         if (run_dir / name).exists():
             suffix = name.split(".")[-1]
-            tmp = RESULTS / f"latest.{suffix}.tmp"
+            tmp = results / f"latest.{suffix}.tmp"
             shutil.copyfile(run_dir / name, tmp)
-            tmp.replace(RESULTS / f"latest.{suffix}")
-    log(f"results: {run_dir} (and {RESULTS}/latest.*)")
+            tmp.replace(results / f"latest.{suffix}")
+    log(f"results: {run_dir} (and {results}/latest.*)")
 
 
 def run_micro(quick: bool) -> list[dict[str, Any]]:
@@ -233,6 +236,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--device-polls", type=int, default=10, help="W5 polls per device code")
     p.add_argument("--no-micro", action="store_true", help="skip the micro-benchmarks")
     p.add_argument("--no-chart", action="store_true")
+    p.add_argument("--results", type=pathlib.Path, metavar="DIR",
+                   help="write latest.* and runs/<time>/ under DIR instead of bench/results "
+                        "(the CI smoke test keeps the committed results untouched)")
     p.add_argument("--profile", action="store_true",
                    help="run authgate (and the reference) with cProfile in every worker "
                         "instead of measuring; writes profile-*.txt")
@@ -274,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
                                 driver_threads=args.driver_threads,
                                 device_polls=args.device_polls)
     started = dt.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-    run_dir = RESULTS / "runs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    results = (args.results or RESULTS).resolve()
+    run_dir = results / "runs" / dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     root = state_root()
     try:
         if args.profile:
@@ -309,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
                 summary["micro"] = run_micro(args.quick)
         summary["rows"] = report.aggregate(summary["measurements"])
         summary["ratios"] = report.ratios(summary["rows"])
-        write_results(summary, run_dir, chart=not args.no_chart)
+        write_results(summary, run_dir, chart=not args.no_chart, results=results)
         print(report.markdown(summary))
         return 1 if summary["failures"] else 0
     finally:

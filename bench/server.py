@@ -61,8 +61,10 @@ class RunningServer:
 
 def _env(target: Target, url: str | None, state_dir: pathlib.Path, port: int,
          token_format: str, extra: dict[str, str]) -> dict[str, str]:
+    # The caller's AUTHGATE_* settings (a Redis URL, a database URL, the test suite's own)
+    # would reach authgate serve and change what is measured: each start sets its own.
     env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("VIRTUAL_ENV", "PYTHONHOME"))}
+           if not k.startswith(("VIRTUAL_ENV", "PYTHONHOME", "AUTHGATE_"))}
     env.update({
         "PYTHONPATH": str(REPO),
         "PYTHONDONTWRITEBYTECODE": "1",
