@@ -36,6 +36,8 @@ PUBLIC_MODULES = {
     # The Flask glue's request/response conversion, for endpoints the Flask face has no
     # method for (the legacy device poll).
     "authgate.flask.http",
+    # docs/performance.md: lookups and single-use statements compiled once per dialect.
+    "authgate.sqla.rows",
 }
 # ``from authgate.sqla import oauth1`` and the like name a public module as an attribute.
 PUBLIC_PACKAGES = {"authgate.sqla", "authgate.cache", "authgate.flask"}

@@ -370,3 +370,14 @@ def test_a_losing_rotation_reads_the_winners_time(rows):
         assert (mine.refresh_token_revoked_at, mine.access_token_revoked_at) == (100, 100)
         assert not rotate_refresh_token(second, theirs, now=200)
         assert theirs.refresh_token_revoked_at == 100 and theirs.is_revoked()
+
+
+def test_statement_insert_ignores_a_key_the_dialect_returns_by_itself(rows):
+    """PostgreSQL compiles a plain INSERT with ``RETURNING id``: the row count still
+    comes back, and nothing breaks on the unasked-for row."""
+    table = Token.__table__
+    add = Statement(insert(table).values(access_token=bindparam("a"), client_id="app"), "a")
+    with rows.begin() as conn:
+        assert add.execute(conn, "clear-new") == 1
+    with _session(rows) as session:
+        assert RowLoader(Token, Token.access_token).load(session, "clear-new").client_id == "app"

@@ -3,7 +3,7 @@
 Every event goes two ways: a row of the ``audit_event`` table (what the home
 page and an operator's queries read) and one JSON line on the
 ``authgate.audit`` logger (what a log shipper forwards to a SIEM). Rows are
-written by one Core INSERT in their own short transaction on the engine, so
+written by one precompiled INSERT in their own short transaction on the engine, so
 an audit entry never rides on (or is rolled back with) the request's unit of
 work, and costs no ORM unit of work of its own.
 
@@ -24,9 +24,10 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, insert
+from sqlalchemy import Engine, Table, bindparam, insert
 
 from authgate.server.models import AuditEvent
+from authgate.sqla.rows import Statement
 
 __all__ = ["AUDIT_LOGGER", "AuditLog", "redact"]
 
@@ -47,23 +48,25 @@ def redact(detail: Mapping[str, Any]) -> dict[str, Any]:
             if k.lower() not in SECRET_EXACT and not any(s in k.lower() for s in SECRET_NAMES)}
 
 
+_COLUMNS = ("at", "kind", "actor", "client_id", "detail")
+
+
 class AuditLog:
     """Writes events; ``record`` for any kind, ``sign_in`` for the pages' sign-in form."""
 
     def __init__(self, engine: Engine, clock: Callable[[], float]) -> None:
         self._engine = engine
         self._clock = clock
-        self._insert = insert(cast(Table, AuditEvent.__table__))
+        self._insert = Statement(insert(cast(Table, AuditEvent.__table__)).inline().values(
+            {name: bindparam(name) for name in _COLUMNS}), *_COLUMNS)
 
     def record(self, kind: str, *, actor: str | None = None, client_id: str | None = None,
                **detail: Any) -> None:
         at = self._clock()
         clean = redact(detail)
         with self._engine.begin() as connection:
-            connection.execute(self._insert, {"at": at, "kind": kind[:40],
-                                              "actor": _cut(actor, 120),
-                                              "client_id": _cut(client_id, 48),
-                                              "detail": json.dumps(clean, default=str)})
+            self._insert.execute(connection, at, kind[:40], _cut(actor, 120),
+                                 _cut(client_id, 48), json.dumps(clean, default=str))
         audit_lines.info(json.dumps({"at": round(at, 3), "event": kind, "actor": actor,
                                      "client_id": client_id, **clean},
                                     default=str, sort_keys=True))

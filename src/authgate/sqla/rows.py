@@ -113,7 +113,9 @@ def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]) -> 
     try:
         cursor.execute(compiled.sql, params)
         description = cursor.description
-        row = cursor.fetchone() if description is not None else None
+        # Rows only when the statement asks for columns: an INSERT may come back with
+        # the key the dialect returns implicitly, which nobody asked for here.
+        row = cursor.fetchone() if description is not None and compiled.columns else None
         lastrowid = getattr(cursor, "lastrowid", None)  # psycopg has none: RETURNING serves
         rowcount = cursor.rowcount
     except dialect.loaded_dbapi.Error as error:

@@ -12,11 +12,10 @@ are shown here as a page and never redirected.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import flask
-from sqlalchemy import select
 
 from authgate.flask.oauth1 import OAuth1Error
 from authgate.oauth2 import OAuth2Error
@@ -24,13 +23,16 @@ from authgate.server.app import state
 from authgate.server.models import Consent, User
 from authgate.server.views.common import bp, current_user, error_page, login_required
 from authgate.server.views.scopes import scope_items
+from authgate.sqla.rows import RowLoader
 
 __all__ = ["remember_consent"]
 
 
+_CONSENT = RowLoader(Consent, Consent.user_id, Consent.client_id)
+
+
 def _consent_of(user: User, client_id: str) -> Consent | None:
-    return state().db.session.execute(
-        select(Consent).filter_by(user_id=user.id, client_id=client_id)).scalar_one_or_none()
+    return cast("Consent | None", _CONSENT.load(state().db.session, user.id, client_id))
 
 
 def remember_consent(user: User, client_id: str, scope: str) -> None:
