@@ -374,10 +374,20 @@ def test_a_losing_rotation_reads_the_winners_time(rows):
 
 def test_statement_insert_ignores_a_key_the_dialect_returns_by_itself(rows):
     """PostgreSQL compiles a plain INSERT with ``RETURNING id``: the row count still
-    comes back, and nothing breaks on the unasked-for row."""
+    comes back, and nothing breaks on the unasked-for row. Columns left to their
+    Python-side defaults get them (through Core, which computes them)."""
     table = Token.__table__
     add = Statement(insert(table).values(access_token=bindparam("a"), client_id="app"), "a")
     with rows.begin() as conn:
         assert add.execute(conn, "clear-new") == 1
     with _session(rows) as session:
-        assert RowLoader(Token, Token.access_token).load(session, "clear-new").client_id == "app"
+        added = RowLoader(Token, Token.access_token).load(session, "clear-new")
+        assert (added.client_id, added.token_type, added.expires_in) == ("app", "Bearer", 0)
+    complete = Statement(insert(table).values(
+        {column: bindparam(column.key) for column in table.c if column.key != "id"}),
+        *(column.key for column in table.c if column.key != "id"))
+    with rows.begin() as conn:  # every column given: the direct path
+        assert complete.execute(conn, 1, "app", "Bearer", "clear-3", None, "", 1, None, None,
+                                60, None) == 1
+    with _session(rows) as session:
+        assert RowLoader(Token, Token.access_token).load(session, "clear-3").expires_in == 60

@@ -43,8 +43,8 @@ Processor = Callable[[Any], Any] | None
 class _Compiled:
     """The driver-level form of one statement for one dialect."""
 
-    __slots__ = ("binds", "columns", "dialect", "fixed", "names", "positional", "results",
-                 "sql")
+    __slots__ = ("binds", "columns", "dialect", "fixed", "names", "needs_core", "positional",
+                 "results", "sql")
 
     def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Column[Any]],
                  dialect: Dialect) -> None:
@@ -63,6 +63,9 @@ class _Compiled:
                 binds[name] = processor
         self.binds: dict[str, Callable[[Any], Any]] = binds
         self.fixed: dict[str, Any] = fixed
+        #: Python-side column defaults (or onupdate values) SQLAlchemy computes per
+        #: execution: only ``Connection.execute`` gives them their values.
+        self.needs_core = bool(compiled.insert_prefetch or compiled.update_prefetch)
         self.dialect = dialect
         self.columns = tuple(columns)
         #: Set on the first row: some drivers' converters depend on the type the
@@ -138,7 +141,9 @@ class Statement:
     For the single-use decisions of the hot paths (consume a code, rotate a
     refresh token), where the row count says who won and building the statement
     anew each time costs more than running it. With cursor listeners or echo on,
-    it runs through ``Connection.execute`` like any Core statement.
+    it runs through ``Connection.execute`` like any Core statement, and so does one
+    that leaves a column with a Python-side default (or ``onupdate``) unset, since
+    SQLAlchemy computes those per execution.
     """
 
     def __init__(self, statement: Any, *names: str) -> None:
@@ -147,14 +152,14 @@ class Statement:
         self._compiled: dict[int, _Compiled] = {}
 
     def execute(self, connection: Connection, *values: Any) -> int:
-        if not _bypassable(connection):
-            result = connection.execute(self.statement, dict(zip(self._names, values,
-                                                                 strict=True)))
-            return int(cast(CursorResult[Any], result).rowcount)
         compiled = self._compiled.get(id(connection.dialect))
         if compiled is None:
             compiled = self._compiled[id(connection.dialect)] = _Compiled(
                 self.statement, self._names, (), connection.dialect)
+        if compiled.needs_core or not _bypassable(connection):
+            result = connection.execute(self.statement, dict(zip(self._names, values,
+                                                                 strict=True)))
+            return int(cast(CursorResult[Any], result).rowcount)
         return _run(connection, compiled, values).rowcount
 
 
