@@ -50,6 +50,10 @@ from tests.sqla_oauth2.support import (
 )
 
 
+#: Far above what PostgreSQL's sequence hands out to rows inserted without a key.
+TOKEN_ID = 900_003
+
+
 @pytest.fixture
 def rows(engine) -> Any:
     return _seed(engine)
@@ -64,7 +68,7 @@ def _seed(engine: Any) -> Any:
             "client_id_issued_at": 5, "client_secret_expires_at": 0,
             "client_metadata": '{"scope": "profile"}', "user_id": 1}])
         conn.execute(insert(Token.__table__), [{
-            "id": 3, "client_id": "app", "token_type": "Bearer",
+            "id": TOKEN_ID, "client_id": "app", "token_type": "Bearer",
             "access_token": "clear-access", "scope": "profile",  # the type hashes it
             "issued_at": 100, "expires_in": 3600, "user_id": 1}])
     return engine
@@ -94,14 +98,14 @@ def test_hashed_column_is_looked_up_by_its_clear_value(rows):
     loader = RowLoader(Token, Token.access_token)
     with _session(rows) as session:
         token = loader.load(session, "clear-access")
-        assert token.id == 3 and token.access_token == token_digest("clear-access")
+        assert token.id == TOKEN_ID and token.access_token == token_digest("clear-access")
         assert loader.load(session, token_digest("clear-access")) is None  # no double hash
 
 
 def test_instance_held_by_the_session_is_refreshed_from_the_row(rows):
     loader = RowLoader(Token, Token.access_token)
     with _session(rows) as session:
-        held = session.get(Token, 3)
+        held = session.get(Token, TOKEN_ID)
         assert held.access_token_revoked_at is None
         with rows.begin() as other:  # another process revokes it
             other.execute(update(Token.__table__).values(access_token_revoked_at=9))
@@ -118,7 +122,7 @@ def test_changes_to_a_loaded_instance_are_flushed_and_relationships_load(rows):
         token.scope = "profile email"
         session.commit()
     with _session(rows) as session:
-        assert session.get(Token, 3).scope == "profile email"
+        assert session.get(Token, TOKEN_ID).scope == "profile email"
 
 
 def test_takes_part_in_the_session_transaction(rows):
@@ -200,7 +204,7 @@ def test_insert_stores_what_a_flush_would_and_leaves_the_record_persistent(engin
         record = Token(client_id="app", access_token="clear-2", scope="profile", user_id=1)
         inserter.insert(session, record)
         session.commit()
-        assert inspect(record).persistent and record.id is not None and record.id != 3
+        assert inspect(record).persistent and record.id is not None and record.id != TOKEN_ID
         # Python-side defaults, as a flush fills them: a scalar, and a zero-argument callable.
         assert record.token_type == "Bearer" and record.expires_in == 0
         assert abs(record.issued_at - time.time()) < 5
@@ -336,7 +340,7 @@ def test_statement_counts_rows_and_binds_its_literals(rows):
     revoke = Statement(update(table).where(table.c.id == bindparam("k"), live)
                        .values(access_token_revoked_at=bindparam("at")), "at", "k")
     with rows.connect() as conn:
-        assert revoke.execute(conn, 50, 3) == 1
+        assert revoke.execute(conn, 50, TOKEN_ID) == 1
         assert revoke.execute(conn, 60, 3) == 0  # the literal 0 and NULL test bound right
         assert revoke.execute(conn, 70, 404) == 0
         conn.commit()
@@ -354,7 +358,7 @@ def test_statement_runs_through_core_when_listened_to(rows):
     event.listen(rows, "before_cursor_execute", listen)
     try:
         with rows.begin() as conn:
-            assert drop.execute(conn, 3) == 1
+            assert drop.execute(conn, TOKEN_ID) == 1
     finally:
         event.remove(rows, "before_cursor_execute", listen)
     assert any(statement.startswith("DELETE") for statement in seen)
@@ -364,8 +368,8 @@ def test_a_losing_rotation_reads_the_winners_time(rows):
     """Two sessions hold the same token; the second to rotate loses and its record
     shows what the winner wrote, not its own stale view."""
     with _session(rows) as first, _session(rows) as second:
-        mine = first.get(Token, 3)
-        theirs = second.get(Token, 3)
+        mine = first.get(Token, TOKEN_ID)
+        theirs = second.get(Token, TOKEN_ID)
         assert rotate_refresh_token(first, mine, now=100)
         assert (mine.refresh_token_revoked_at, mine.access_token_revoked_at) == (100, 100)
         assert not rotate_refresh_token(second, theirs, now=200)

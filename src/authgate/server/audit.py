@@ -57,7 +57,7 @@ class AuditLog:
     def __init__(self, engine: Engine, clock: Callable[[], float]) -> None:
         self._engine = engine
         self._clock = clock
-        self._insert = Statement(insert(cast(Table, AuditEvent.__table__)).inline().values(
+        self._insert = Statement(insert(cast(Table, AuditEvent.__table__)).values(
             {name: bindparam(name) for name in _COLUMNS}), *_COLUMNS)
 
     def record(self, kind: str, *, actor: str | None = None, client_id: str | None = None,

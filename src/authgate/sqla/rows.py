@@ -147,7 +147,10 @@ class Statement:
     """
 
     def __init__(self, statement: Any, *names: str) -> None:
-        self.statement = statement
+        # An INSERT asks for no generated key back (PostgreSQL would add RETURNING,
+        # and then report no row count): the count is what this class is for.
+        self.statement = statement.inline() if getattr(statement, "is_insert", False) \
+            else statement
         self._names = names
         self._compiled: dict[int, _Compiled] = {}
 
@@ -157,9 +160,11 @@ class Statement:
             compiled = self._compiled[id(connection.dialect)] = _Compiled(
                 self.statement, self._names, (), connection.dialect)
         if compiled.needs_core or not _bypassable(connection):
-            result = connection.execute(self.statement, dict(zip(self._names, values,
-                                                                 strict=True)))
-            return int(cast(CursorResult[Any], result).rowcount)
+            result = cast(CursorResult[Any], connection.execute(
+                self.statement, dict(zip(self._names, values, strict=True))))
+            if result.rowcount < 0 and result.is_insert:
+                return 1  # not reported for INSERTs by every driver; no error means stored
+            return int(result.rowcount)
         return _run(connection, compiled, values).rowcount
 
 
