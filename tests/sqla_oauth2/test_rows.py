@@ -49,7 +49,6 @@ from tests.sqla_oauth2.support import (
     sqlite_engine,
 )
 
-
 #: Far above what PostgreSQL's sequence hands out to rows inserted without a key.
 TOKEN_ID = 900_003
 
