@@ -11,6 +11,7 @@ through a full ``python -m bench`` run.
     .venv/bin/python -m bench.inprocess --targets serve --workloads W1 -n 3000
     .venv/bin/python -m bench.inprocess --targets serve --workloads W1 --profile
     .venv/bin/python -m bench.inprocess --targets lib --workloads W4,W5     # OAuth 1, device
+    bench/.venv-ref/bin/python -m bench.inprocess --targets ref -n 1000      # Authlib, for ratios
 """
 
 from __future__ import annotations
@@ -63,6 +64,20 @@ def make_lib(state_dir: str) -> Target:
     answer = web.post("/login", data={"username": fx.USERNAME, "password": fx.PASSWORD})
     assert answer.status_code == 200, answer.data
     return Target("lib", app, fx.CLIENT_ID, fx.CLIENT_SECRET, web)
+
+
+def make_ref(state_dir: str) -> Target:
+    """The Authlib reference, for ratios: run this module with ``bench/.venv-ref/bin/python``."""
+    from bench.targets.reference import app as ref
+
+    env = {"BENCH_DATABASE_URL": f"sqlite:///{state_dir}/ref.sqlite",
+           "BENCH_STATE_DIR": state_dir, "BENCH_ISSUER": "http://127.0.0.1:8000"}
+    ref.seed(env)
+    app = ref.create_app(env)
+    web = app.test_client()
+    answer = web.post("/login", data={"username": fx.USERNAME, "password": fx.PASSWORD})
+    assert answer.status_code == 200, answer.data
+    return Target("ref", app, fx.CLIENT_ID, fx.CLIENT_SECRET, web)
 
 
 def make_serve(state_dir: str) -> Target:
@@ -154,8 +169,8 @@ def w3(target: Target) -> Callable[[], None]:
 def w4(target: Target) -> Callable[[], None]:
     """An OAuth 1.0a HMAC-SHA1 signed GET, a fresh nonce each (signing is not timed apart:
     it is a few µs of stdlib HMAC next to the server's work)."""
-    if target.name != "lib":
-        raise SystemExit("W4 runs against the library target only (lib)")
+    if target.name == "serve":
+        raise SystemExit("W4 runs against the library and reference targets only")
     url = "http://localhost/oauth1/api/me"
     web = target.app.test_client()
 
@@ -193,7 +208,7 @@ def w5(target: Target) -> Callable[[], None]:
 
 
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}
-TARGETS = {"lib": make_lib, "serve": make_serve}
+TARGETS = {"lib": make_lib, "serve": make_serve, "ref": make_ref}
 
 
 def measure(one: Callable[[], None], n: int, rounds: int) -> float:
