@@ -12,17 +12,17 @@ It needs ``wrk`` (``.ci/run`` installs it) and ``bench/.venv-ref`` (Authlib
 & co. from PyPI, which the harness creates on first use). Under ``CI=true``
 it always runs; elsewhere it skips when either is missing.
 
-It saturates both cores for about a minute and a half. ``make test`` runs
-pytest with ``-n 2 --dist loadfile``, so this file gets a worker to itself
-but another worker may run other files meanwhile; the harness reports no
-speed goal here, and its 10 s request timeout leaves ample room, so sharing
-the machine only costs time. The ``xdist_group`` mark keeps it on its own
-under ``--dist loadgroup`` too.
+It keeps both cores busy for about a minute and a half. ``make test`` runs
+pytest with ``-n 2 --dist loadfile``: this file gets a worker to itself,
+while the other worker goes on with other files. Nothing here depends on
+speed (the harness's request timeout is 10 s), so sharing the machine only
+costs time; it carries no mark, since under ``loadfile`` a mark cannot keep
+the other worker idle, and an ``xdist_group`` mark breaks collection when
+pytest runs without xdist (``--strict-markers``).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -37,10 +37,6 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parent.parent
 COMMITTED_RESULTS = REPO / "bench" / "results"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-# Registered by pytest-xdist; without it installed the mark would be unknown (strict markers).
-pytestmark = [pytest.mark.xdist_group("bench-smoke")] if importlib.util.find_spec("xdist") \
-    else []
 
 #: (target, token label, workload) rows the tiny run must produce, each without errors.
 EXPECTED = {
