@@ -13,7 +13,7 @@ import contextlib
 import functools
 import json
 import time
-from typing import Any
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -34,6 +34,7 @@ from authgate.sqla.oauth2 import (
     OAuth2ClientMixin,
     OAuth2TokenMixin,
 )
+from authgate.sqla.rows import RowLoader
 
 __all__ = [
     "AuditEvent",
@@ -49,6 +50,7 @@ __all__ = [
     "OAuth2Token",
     "SigningKeyRecord",
     "User",
+    "load_user",
 ]
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
@@ -242,3 +244,18 @@ class DeviceCode(Base, DeviceCodeMixin):
     __tablename__ = "device_code"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
+_USER_BY_ID = RowLoader(User, User.id)
+
+
+def load_user(session: Any, user_id: object) -> User | None:
+    """The user with this id, or None: an int, or its decimal text (tokens' ``sub`` and
+    the device store carry it as text). Read afresh, so a deleted user is gone at once."""
+    if isinstance(user_id, bool) or not isinstance(user_id, int | str):
+        return None
+    if isinstance(user_id, str):
+        if not user_id.isdigit():
+            return None
+        user_id = int(user_id)
+    return cast("User | None", _USER_BY_ID.load(session, user_id))

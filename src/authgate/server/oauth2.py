@@ -31,6 +31,7 @@ from authgate.server.models import (
     OAuth2Client,
     OAuth2Token,
     User,
+    load_user,
     verify_dummy_password,
 )
 from authgate.server.ratelimit import AuthFailureLimiter
@@ -83,10 +84,7 @@ def _authenticate(db: Database):  # type: ignore[no-untyped-def]
 
 def _get_user(db: Database):  # type: ignore[no-untyped-def]
     def get_user(user_id: Any) -> User | None:
-        # The device store keeps user ids as text.
-        if user_id is None or not str(user_id).isdigit():
-            return None
-        return db.session.get(User, int(str(user_id)))
+        return load_user(db.session, user_id)  # the device store keeps ids as text
 
     return get_user
 

@@ -18,8 +18,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from authgate.server.app import state
-from authgate.server.models import User
-from authgate.sqla.rows import RowLoader
+from authgate.server.models import User, load_user
 
 __all__ = ["SESSION_USER", "bp", "current_user", "error_page", "login_required", "no_store",
            "safe_next"]
@@ -29,16 +28,13 @@ SESSION_USER = "user_id"
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-_USER = RowLoader(User, User.id)
-
-
 def current_user() -> User | None:
     """The user of this browser session, looked up afresh so a deleted user is signed out."""
     cached = flask.g.get("authgate_user", False)
     if cached is not False:
         return cast("User | None", cached)
     user_id = flask.session.get(SESSION_USER)
-    user = _USER.load(state().db.session, user_id) if isinstance(user_id, int) else None
+    user = load_user(state().db.session, user_id) if isinstance(user_id, int) else None
     flask.g.authgate_user = user
     return user
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import flask
-from sqlalchemy import select
 
 from authgate.flask.http import to_core_request, to_flask_response
 from authgate.flask.oauth1 import OAuth1Error, current_credential
 from authgate.server.app import state
 from authgate.server.legacy_devices import legacy_poll
-from authgate.server.models import User
+from authgate.server.models import load_user
 from authgate.server.ratelimit import client_id_from_request, is_auth_failure, too_many
 
 __all__ = ["bp"]
@@ -103,9 +102,7 @@ def certs() -> flask.Response:
 
 
 def _user_json(user_id: object) -> flask.Response:
-    user = None
-    if user_id is not None and str(user_id).isdigit():
-        user = state().db.session.get(User, int(str(user_id)))
+    user = load_user(state().db.session, user_id)
     if user is None:
         return flask.make_response(flask.jsonify(error="invalid_token"), 401)
     return flask.jsonify(username=user.username, sub=str(user.id))
@@ -138,7 +135,7 @@ def oauth1_api_me() -> flask.Response:
     except OAuth1Error as error:
         return protector.error_response(error)
     user_id = current_credential.get_user_id()
-    found = state().db.session.execute(select(User).filter_by(id=user_id)).scalar_one_or_none()
+    found = load_user(state().db.session, user_id)
     if found is None:
         return flask.make_response(flask.jsonify(error="invalid_token"), 401)
     return flask.jsonify(username=found.username, sub=str(found.id))
