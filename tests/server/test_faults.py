@@ -150,7 +150,8 @@ def test_postgres_restart_recovers_without_restarting_authgate(make_server,
 @pytest.mark.postgres
 def test_postgres_cut_mid_pool_then_restore_with_stale_connections(make_server,
                                                                    postgres_url: str) -> None:
-    """Connections that died while idle in the pool are replaced on checkout (pre-ping)."""
+    """Connections that died while idle in the pool are replaced on checkout (the local
+    socket check of ``authgate.server.database``; without it this test fails)."""
     with fresh_postgres(postgres_url) as database, \
             tcp_proxy(make_url(database).host or "127.0.0.1",
                       make_url(database).port or 5432) as proxy:

@@ -7,17 +7,24 @@ writer proceed together and makes concurrent writers wait instead of failing;
 PostgreSQL goes through psycopg with a connect timeout, so a database that is
 down answers 503 quickly rather than hanging a worker.
 
-Every pool checks a connection before handing it out (``pool_pre_ping``): after
-a database restart the pooled connections are dead, and without the ping each
-would fail one request before being replaced. With it the server recovers by
-itself, as soon as the database is back (``tests/server/test_faults.py``).
+Every PostgreSQL connection is checked before the pool hands it out: after a
+database restart the pooled connections are dead, and unchecked each would
+fail one request before being replaced. The check is local, not a round trip
+(``pool_pre_ping`` would send ``SELECT 1`` on every checkout, two or three
+times a request): an idle connection whose socket has become readable has been
+closed by the server or the network, since PostgreSQL never speaks unasked
+except to say goodbye; such a connection is replaced before use. The server
+thus recovers by itself as soon as the database is back
+(``tests/server/test_faults.py``). A SQLite file has no connection to lose.
 """
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, scoped_session, sessionmaker
 
 __all__ = ["Base", "Database"]
@@ -43,16 +50,37 @@ def build_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
-    if parsed.get_backend_name() == "sqlite":
+    backend = parsed.get_backend_name()
+    # A backend the local check below does not know gets the round trip instead.
+    kwargs: dict[str, Any] = {"pool_pre_ping": backend not in ("sqlite", "postgresql")}
+    if backend == "sqlite":
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
                                   "check_same_thread": False}
-    elif parsed.get_backend_name() == "postgresql":
+    elif backend == "postgresql":
         kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_S}
     engine = create_engine(parsed, **kwargs)
-    if parsed.get_backend_name() == "sqlite":
+    if backend == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    elif backend == "postgresql":
+        event.listen(engine, "checkout", _refuse_closed)
     return engine
+
+
+def _refuse_closed(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Hand out no connection the server has closed (the pool then takes another).
+
+    An idle connection has nothing to read unless the server has sent its last
+    words (``terminating connection``) or the socket was shut: either way it
+    is gone. ``select`` with a zero timeout asks the kernel, not the server.
+    """
+    if dbapi_connection.closed or getattr(dbapi_connection, "broken", False):
+        raise DisconnectionError("connection closed")
+    try:
+        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    except (OSError, ValueError) as error:
+        raise DisconnectionError(f"connection unusable: {error}") from error
+    if readable:
+        raise DisconnectionError("the server closed the connection while it was idle")
 
 
 class Database:
