@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from authgate.server.models import DeviceCode, OAuth2Token
 from tests.conftest import FrozenClock
 from tests.server.conftest import Server, csrf_of
@@ -74,3 +76,24 @@ def test_metadata_lists_the_device_endpoint(server: Server) -> None:
     doc = server.app.test_client().get("/.well-known/oauth-authorization-server").get_json()
     assert doc["device_authorization_endpoint"] == "http://127.0.0.1:4999/oauth/device"
     assert DEVICE_GRANT in doc["grant_types_supported"]
+
+
+def test_polling_interval_is_a_setting(make_server) -> None:
+    """AUTHGATE_DEVICE_INTERVAL is the interval devices are given, and what the token
+    endpoint holds them to: 0 lets every poll through to authorization_pending."""
+    clock = FrozenClock(time.time())
+    for interval, second_poll in ((0, "authorization_pending"), (7, "slow_down")):
+        server = make_server(AUTHGATE_CLOCK=clock, AUTHGATE_DEVICE_INTERVAL=str(interval))
+        info = server.client("tv", grant_types=(DEVICE_GRANT,), redirect_uris=())
+        web = server.app.test_client()
+        started = _start(server, web, info)
+        assert started["interval"] == interval
+        assert _poll(web, info, started["device_code"]).get_json()["error"] == \
+            "authorization_pending"
+        assert _poll(web, info, started["device_code"]).get_json()["error"] == second_poll
+
+
+def test_polling_interval_must_be_whole_seconds(make_server) -> None:
+    for bad in ("-1", "2.5", "soon"):
+        with pytest.raises(ValueError, match="AUTHGATE_DEVICE_INTERVAL"):
+            make_server(AUTHGATE_DEVICE_INTERVAL=bad)

@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
     "AUTHGATE_SCOPES": "profile email",
     "AUTHGATE_TOKEN_LIFETIME": 3600,
     "AUTHGATE_KEY_RELOAD_INTERVAL": 60,
+    "AUTHGATE_DEVICE_INTERVAL": 5,
     "AUTHGATE_MIGRATE": True,
     "AUTHGATE_ADVERTISE": False,
     "AUTHGATE_ADVERTISE_PRIORITY": 100,
@@ -68,6 +69,8 @@ class Settings:
     token_lifetime: int
     key_reload_interval: float
     migrate: bool
+    #: RFC 8628 §3.2 ``interval``: seconds a device waits between polls (faster: slow_down).
+    device_interval: int = 5
     advertise: bool = False
     advertise_priority: int = 100
     #: How many reverse proxies in front set ``X-Forwarded-*`` (0: trust none).
@@ -101,6 +104,17 @@ def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in _TRUE
     return bool(value)
+
+
+def _device_interval(value: Any) -> int:
+    """``AUTHGATE_DEVICE_INTERVAL``: whole seconds, 0 or more (0: devices may poll at will)."""
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds = -1
+    if seconds < 0 or str(value).strip() != str(seconds):
+        raise ValueError("AUTHGATE_DEVICE_INTERVAL must be a whole number of seconds, 0 or more")
+    return seconds
 
 
 def _proxy_count(value: Any) -> int:
@@ -199,6 +213,7 @@ def load_settings(config: Mapping[str, Any] | None, default_instance: Path) -> S
         scopes=tuple(str(s) for s in scopes),
         token_lifetime=int(merged["AUTHGATE_TOKEN_LIFETIME"]),
         key_reload_interval=float(merged["AUTHGATE_KEY_RELOAD_INTERVAL"]),
+        device_interval=_device_interval(merged["AUTHGATE_DEVICE_INTERVAL"]),
         migrate=_flag(merged["AUTHGATE_MIGRATE"]),
         advertise=_flag(merged["AUTHGATE_ADVERTISE"]),
         advertise_priority=int(merged["AUTHGATE_ADVERTISE_PRIORITY"]),

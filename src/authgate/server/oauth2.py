@@ -152,7 +152,8 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
     # cache, so they are shared between processes only with Redis.
     devices = DeviceFlow(SQLDeviceStore(db.session_factory, DeviceCode), cache,
                          query_client=store.query_client, get_user=_get_user(db),
-                         clock=settings.clock, verification_uri=settings.issuer + "/activate")
+                         clock=settings.clock, verification_uri=settings.issuer + "/activate",
+                         interval=settings.device_interval)
     devices.register(server)
     # After every grant: registration offers what the token endpoint serves.
     server.register_endpoint(ServerRegistration(server.core, settings, db, audit))
