@@ -203,11 +203,9 @@ def run_w5(ctx: Context, deadline: float, stats: Stats, prepared: Any) -> None:
     """Device authorizations, each polled ``polls`` times back to back.
 
     A poll must be answered 400 with an error the target's seed lists in
-    ``device_poll_answers`` (default: only ``authorization_pending``, as the
-    bench apps set no interval). ``authgate serve`` keeps RFC 8628's interval
-    (no setting turns it off), so back-to-back polls also get ``slow_down``,
-    which costs it the same work (client authentication, the device code read
-    from the database, the pace check); the answers are counted apart.
+    ``device_poll_answers`` (default: only ``authorization_pending``: every target
+    runs with no polling interval, ``authgate serve`` through
+    ``AUTHGATE_DEVICE_INTERVAL=0``); the answers are counted apart.
     """
     polls = int(ctx.spec.get("polls", 10))
     scope = ctx.fx["scope"]

@@ -157,8 +157,8 @@ def _fmt(value: Any, digits: int = 0) -> str:
 
 
 def _poll_notes(measurements: list[dict[str, Any]]) -> list[str]:
-    """W5 polls answered other than ``authorization_pending`` (``slow_down`` on authgate
-    serve, which keeps RFC 8628's interval), so a reader sees what the row is made of."""
+    """W5 polls answered other than ``authorization_pending`` (a target seeded to accept
+    ``slow_down`` too), so a reader sees what the row is made of."""
     notes = []
     for m in measurements:
         answers = m.get("poll_answers") or {}

@@ -78,7 +78,9 @@ AUTHGATE_LIBRARY = Target(
 
 def _serve_env(url: str | None, state_dir: pathlib.Path, port: int,
                token_format: str) -> dict[str, str]:
-    env = {"AUTHGATE_ISSUER": f"http://127.0.0.1:{port}", "AUTHGATE_INSTANCE_PATH": str(state_dir)}
+    env = {"AUTHGATE_ISSUER": f"http://127.0.0.1:{port}", "AUTHGATE_INSTANCE_PATH": str(state_dir),
+           # W5 polls back to back, as on the other targets (which set no interval).
+           "AUTHGATE_DEVICE_INTERVAL": "0"}
     if url:
         env["AUTHGATE_DATABASE_URL"] = url
     if token_format != "opaque":

@@ -136,10 +136,8 @@ def seed() -> dict[str, object]:
     token, token_secret = oauth1_token_credential(browser, oauth1["client_id"],
                                                   oauth1["client_secret"])
     found = fx.fixtures(issuer)
-    # The server keeps RFC 8628's polling interval (no setting turns it off), so W5's
-    # back-to-back polls are also answered slow_down (see bench/driver.py's run_w5).
     found.update(client_id=client["client_id"], client_secret=client["client_secret"],
-                 login_csrf=True, device_poll_answers=["authorization_pending", "slow_down"])
+                 login_csrf=True)
     found["oauth1"] = {"client_key": oauth1["client_id"], "client_secret": oauth1["client_secret"],
                        "token": token, "token_secret": token_secret}
     return found
