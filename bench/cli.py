@@ -6,6 +6,7 @@
     python -m bench --quick --duration 1 --results /tmp/b   # results elsewhere (the CI smoke test)
     python -m bench --profile --workloads W1   # cProfile of each authgate worker
     python -m bench --soak 300            # W1 for 5 minutes, worker memory sampled
+    python -m bench --quick --server granian   # every target under granian instead of gunicorn
 
 Results go to ``bench/results/latest.{json,md,png}`` and ``bench/results/runs/<time>/``
 (``--results DIR``: ``DIR/latest.*`` and ``DIR/runs/<time>/``).
@@ -33,6 +34,9 @@ from bench.targets import BENCH, REFERENCE_VENV, REPO, TARGETS, Target
 RESULTS = BENCH / "results"
 REFERENCE_PACKAGES = ["Authlib", "Flask", "Flask-SQLAlchemy", "gunicorn", "psycopg[binary]",
                       "matplotlib"]
+#: Installed into a target's venv the first time ``--server granian`` needs it (not a project
+#: dependency: only this option uses it). 2.x has the flags ``server.granian_command`` passes.
+GRANIAN_PACKAGE = "granian>=2"
 
 
 def log(message: str) -> None:
@@ -54,10 +58,25 @@ def ensure_reference_venv() -> None:
     stamp.write_text("\n".join(REFERENCE_PACKAGES) + "\n")
 
 
+def ensure_granian(venvs: set[pathlib.Path]) -> None:
+    """Install granian into each venv that will serve a target under it, once.
+
+    Every target must run on the same server for the ratios to mean
+    anything, so the reference's venv gets it as well as the project's.
+    """
+    for venv in sorted(venvs):
+        if (venv / "bin" / "granian").exists():
+            continue
+        log(f"installing {GRANIAN_PACKAGE} into {venv} (--server granian)")
+        subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
+                        GRANIAN_PACKAGE], check=True)
+
+
 def versions(python: pathlib.Path) -> dict[str, str]:
     code = ("import importlib.metadata as m, json, platform\n"
             "names = ['authgate', 'Authlib', 'Flask', 'Werkzeug', 'SQLAlchemy', "
-            "'Flask-SQLAlchemy', 'gunicorn', 'psycopg', 'cryptography', 'PyJWT', 'joserfc']\n"
+            "'Flask-SQLAlchemy', 'gunicorn', 'granian', 'psycopg', 'cryptography', 'PyJWT', "
+            "'joserfc']\n"
             "out = {'python': platform.python_version()}\n"
             "for n in names:\n"
             "    try: out[n] = m.version(n)\n"
@@ -116,9 +135,9 @@ def plan(args: argparse.Namespace) -> list[Start]:
     return starts
 
 
-def run_start(start: Start, settings: measure.Settings, root: pathlib.Path
-              ) -> list[dict[str, Any]]:
-    srv = server.start(start.target, start.db, start.token_format, root)
+def run_start(start: Start, settings: measure.Settings, root: pathlib.Path,
+              server_name: str = "gunicorn") -> list[dict[str, Any]]:
+    srv = server.start(start.target, start.db, start.token_format, root, server=server_name)
     out = []
     try:
         for workload in start.workloads:
@@ -142,11 +161,11 @@ def run_start(start: Start, settings: measure.Settings, root: pathlib.Path
 
 
 # -- soak --------------------------------------------------------------------------------
-def soak(seconds: float, db: str, settings: measure.Settings, root: pathlib.Path
-         ) -> dict[str, Any]:
+def soak(seconds: float, db: str, settings: measure.Settings, root: pathlib.Path,
+         server_name: str = "gunicorn") -> dict[str, Any]:
     """W1 for ``seconds`` against authgate; every worker's RSS sampled every few seconds."""
     target = TARGETS["authgate"]
-    srv = server.start(target, db, "opaque", root)
+    srv = server.start(target, db, "opaque", root, server=server_name)
     samples: list[dict[str, Any]] = []
     try:
         script = srv.state_dir / "soak.lua"
@@ -242,6 +261,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--profile", action="store_true",
                    help="run authgate (and the reference) with cProfile in every worker "
                         "instead of measuring; writes profile-*.txt")
+    p.add_argument("--server", choices=server.SERVERS, default="gunicorn",
+                   help="the WSGI server every target runs under (default gunicorn; granian "
+                        "is installed into the targets' venvs on first use)")
     p.add_argument("--soak", type=float, nargs="?", const=300.0, metavar="SECONDS",
                    help="W1 against authgate for SECONDS (300), worker memory sampled")
     args = p.parse_args(argv)
@@ -259,6 +281,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     unknown = set(args.targets) - set(TARGETS)
     if unknown:
         p.error(f"unknown targets: {sorted(unknown)}")
+    if args.profile and args.server != "gunicorn":
+        p.error("--profile hooks into gunicorn's workers: it needs --server gunicorn")
     return args
 
 
@@ -274,6 +298,9 @@ def main(argv: list[str] | None = None) -> int:
             args.db = [d for d in args.db if d != "postgres"] or ["sqlite"]
     if "reference" in args.targets or not args.no_chart:
         ensure_reference_venv()
+    if args.server == "granian":
+        ensure_granian({TARGETS["authgate"].venv} if args.soak
+                       else {TARGETS[name].venv for name in args.targets})
     settings = measure.Settings(duration=args.duration, warmup=args.warmup,
                                 wrk_threads=args.wrk_threads,
                                 wrk_connections=args.wrk_connections,
@@ -292,19 +319,20 @@ def main(argv: list[str] | None = None) -> int:
             "mode": "quick" if args.quick else "full",
             "settings": {**dataclasses.asdict(settings), "repetitions": args.reps,
                          "databases": args.db, "token_formats": args.token_formats},
-            "gunicorn": "2 sync workers, 127.0.0.1, backlog 2048",
+            "server": args.server,
+            "server_settings": server.SERVER_SETTINGS[args.server],
             "versions": {"project": versions(TARGETS["authgate"].python()),
                          "reference": versions(REFERENCE_VENV / "bin" / "python")},
             "measurements": [], "failures": [],
         }
         if args.soak:
-            summary["soak"] = soak(args.soak, args.db[0], settings, root)
+            summary["soak"] = soak(args.soak, args.db[0], settings, root, args.server)
         else:
             starts = plan(args)
             for i, start in enumerate(starts, 1):
                 log(f"[{i}/{len(starts)}] {start.label()}")
                 try:
-                    summary["measurements"] += run_start(start, settings, root)
+                    summary["measurements"] += run_start(start, settings, root, args.server)
                 except Exception as error:  # keep going: one broken target must not void a run
                     log(f"  FAILED: {error}")
                     summary["failures"].append({

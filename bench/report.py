@@ -179,7 +179,10 @@ def markdown(summary: dict[str, Any]) -> str:
     lines = [f"# authgate benchmark ({summary['started']})", "",
              f"Mode: {summary['mode']}; {summary['settings']['repetitions']} repetition(s), "
              f"{summary['settings']['duration']} s per workload after "
-             f"{summary['settings']['warmup']} s warm-up; gunicorn with {summary['gunicorn']}; "
+             f"{summary['settings']['warmup']} s warm-up; "
+             # Results written before --server existed name gunicorn's settings only.
+             f"{summary.get('server', 'gunicorn')} with "
+             f"{summary.get('server_settings', summary.get('gunicorn'))}; "
              f"figures are medians.", "",
              "CPU columns are cores (CPU seconds per second of the window): the server's "
              "process tree, the load driver, every `postgres` process, and everything "
