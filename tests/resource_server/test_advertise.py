@@ -10,6 +10,7 @@ import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -101,7 +102,20 @@ class _Seen(zeroconf.ServiceListener):
 
 @pytest.fixture
 def browser_zc() -> Iterator[object]:
-    zc = zeroconf.Zeroconf(interfaces=["127.0.0.1"], ip_version=zeroconf.IPVersion.V4Only)
+    """A Zeroconf on its own loop thread.
+
+    Made in a fresh thread: a Zeroconf made where an event loop is running adopts
+    that loop, and Playwright's sync API (the browser tests, in the same xdist
+    worker) leaves its loop running in the main thread; the blocking lookups
+    here then refuse to run ("Use AsyncServiceInfo.async_request from the event
+    loop").
+    """
+    made: list[object] = []
+    maker = threading.Thread(target=lambda: made.append(zeroconf.Zeroconf(
+        interfaces=["127.0.0.1"], ip_version=zeroconf.IPVersion.V4Only)))
+    maker.start()
+    maker.join()
+    zc: Any = made[0]
     try:
         yield zc
     finally:

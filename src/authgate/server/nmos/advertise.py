@@ -137,7 +137,7 @@ class Advertiser:
                 server=self.host_name,
                 addresses=[socket.inet_aton(a) for a in _ipv4_addresses(self.address)],
             )
-            zc = Zeroconf(interfaces=self._interfaces(), ip_version=IPVersion.V4Only)
+            zc = _own_loop_zeroconf(self._interfaces())
             try:
                 zc.register_service(info, allow_name_change=True)
             except BaseException:
@@ -176,3 +176,29 @@ class Advertiser:
     def __repr__(self) -> str:
         return (f"Advertiser(name={self.name!r}, address={self.address!r}, port={self.port},"
                 f" properties={self.properties!r})")
+
+
+def _own_loop_zeroconf(interfaces: Sequence[str] | InterfaceChoice) -> Zeroconf:
+    """A Zeroconf running on its own loop thread, wherever it is started from.
+
+    Zeroconf adopts an event loop running in the thread that makes it, and its
+    blocking calls (``register_service``) then wait on that very loop, which
+    cannot run while they block (``EventLoopBlocked``). Making it in a thread
+    of its own avoids this whoever the caller is (an ASGI server's thread,
+    Playwright's sync API in tests).
+    """
+    made: list[Zeroconf] = []
+    failed: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            made.append(Zeroconf(interfaces=interfaces, ip_version=IPVersion.V4Only))
+        except BaseException as error:  # re-raised in the caller's thread
+            failed.append(error)
+
+    maker = threading.Thread(target=make, name="authgate-zeroconf-start")
+    maker.start()
+    maker.join()
+    if failed:
+        raise failed[0]
+    return made[0]
