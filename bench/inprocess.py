@@ -11,6 +11,7 @@ through a full ``python -m bench`` run.
     .venv/bin/python -m bench.inprocess --targets serve --workloads W1 -n 3000
     .venv/bin/python -m bench.inprocess --targets serve --workloads W1 --profile
     .venv/bin/python -m bench.inprocess --targets lib --workloads W4,W5     # OAuth 1, device
+    BENCH_TOKEN_FORMAT=RS256 .venv/bin/python -m bench.inprocess --targets lib --workloads W2
     bench/.venv-ref/bin/python -m bench.inprocess --targets ref -n 1000      # Authlib, for ratios
 """
 
@@ -57,7 +58,8 @@ def make_lib(state_dir: str) -> Target:
     from bench.targets.authgate_lib import app as lib
 
     env = {"BENCH_DATABASE_URL": f"sqlite:///{state_dir}/lib.sqlite",
-           "BENCH_STATE_DIR": state_dir, "BENCH_ISSUER": "http://127.0.0.1:8000"}
+           "BENCH_STATE_DIR": state_dir, "BENCH_ISSUER": "http://127.0.0.1:8000",
+           "BENCH_TOKEN_FORMAT": os.environ.get("BENCH_TOKEN_FORMAT", "opaque")}
     lib.seed(env)
     app = lib.create_app(env)
     web = app.test_client()

@@ -305,3 +305,68 @@ def test_bad_resolver_type() -> None:
         JWTAccessTokenValidator(ISSUER, AUD, 42)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         JWTAccessTokenValidator(ISSUER, AUD, {"nokeys": []})
+
+
+# --- the cache of verified tokens ---------------------------------------------------------
+
+class _CountingKeys:
+    """A KeySet whose keys can be dropped (as a JWKS refresh would drop them)."""
+
+    def __init__(self, keyset: KeySet) -> None:
+        self.keyset, self.dropped = keyset, set()
+
+    def resolve_key(self, kid: str) -> Any:
+        return None if kid in self.dropped else self.keyset.resolve_key(kid)
+
+
+def test_a_verified_token_is_not_verified_again(keyset, clock, rsa_key, monkeypatch) -> None:
+    from authgate.core.oauth2.jwt import validator as module
+
+    token = forge(rsa_key)  # signed before verification is counted
+    checks: list[bytes] = []
+    real = module.ALGORITHM_OBJECTS["RS256"]
+
+    class Counting:
+        def verify(self, data: bytes, key: Any, signature: bytes) -> bool:
+            checks.append(data)
+            return bool(real.verify(data, key, signature))
+
+    monkeypatch.setitem(module.ALGORITHM_OBJECTS, "RS256", Counting())
+    validator = JWTAccessTokenValidator(ISSUER, AUD, keyset, clock=clock, leeway=0)
+    first = validator.validate(token)
+    assert validator.validate(token) is first and len(checks) == 1
+    # The same claims under a broken signature are a different string: verified, refused.
+    tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+    rejects(validator, tampered, "bad signature")
+    rejects(validator, tampered, "bad signature")  # failures are never remembered
+    assert len(checks) == 3
+
+
+def test_a_remembered_token_still_expires(keyset, clock, rsa_key) -> None:
+    validator = JWTAccessTokenValidator(ISSUER, AUD, keyset, clock=clock, leeway=0)
+    token = forge(rsa_key)
+    assert validator.validate(token).sub == "alice"
+    clock.advance(600)
+    rejects(validator, token, "expired")
+
+
+def test_a_remembered_token_ends_with_its_key(keyset, clock, rsa_key) -> None:
+    keys = _CountingKeys(keyset)
+    validator = JWTAccessTokenValidator(ISSUER, AUD, keys, clock=clock, leeway=0)
+    token = forge(rsa_key)
+    assert validator.validate(token).sub == "alice"
+    keys.dropped.add(rsa_key.kid)  # the key left the JWKS
+    rejects(validator, token, "unknown kid")
+
+
+def test_the_cache_is_bounded_and_can_be_off(keyset, clock, rsa_key) -> None:
+    small = JWTAccessTokenValidator(ISSUER, AUD, keyset, clock=clock, leeway=0, cache_size=3)
+    tokens = [forge(rsa_key, claims=good_claims(jti=f"jti-{i:012d}")) for i in range(5)]
+    for token in tokens:
+        small.validate(token)
+    assert len(small._verified) == 3 and set(small._verified) == set(tokens[2:])
+    off = JWTAccessTokenValidator(ISSUER, AUD, keyset, clock=clock, leeway=0, cache_size=0)
+    off.validate(tokens[0])
+    assert not off._verified
+    with pytest.raises(ValueError):
+        JWTAccessTokenValidator(ISSUER, AUD, keyset, cache_size=-1)

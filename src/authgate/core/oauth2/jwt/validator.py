@@ -129,6 +129,15 @@ class AccessTokenClaims:
         return self.claims.get(name, default)
 
 
+@dataclass(frozen=True, slots=True)
+class _Verified:
+    """A token once found valid: its claims, and the key (by ``kid``) that verified it."""
+
+    claims: AccessTokenClaims
+    kid: str
+    key: VerificationKey
+
+
 def _number(claims: Mapping[str, Any], name: str, *, required: bool) -> int | float | None:
     value = claims.get(name)
     if value is None:
@@ -160,6 +169,7 @@ class JWTAccessTokenValidator:
         leeway: float = 5,
         clock: Callable[[], float] = time.time,
         required_typ: str = "at+jwt",
+        cache_size: int = 1024,
     ) -> None:
         self.algorithms = frozenset(algorithms)
         unknown = self.algorithms - set(SUPPORTED_ALGORITHMS)
@@ -178,8 +188,43 @@ class JWTAccessTokenValidator:
         self._resolver = _as_resolver(key_resolver)
         self._clock = clock
         self._typ = ACCEPTED_TYP[required_typ]
+        if cache_size < 0:
+            raise ValueError("cache_size must be 0 (no cache) or more")
+        self._cache_size = cache_size
+        self._verified: dict[str, _Verified] = {}
 
     def validate(self, token: str) -> AccessTokenClaims:
+        """The token's claims, or :class:`InvalidJWTError`.
+
+        A client sends the same access token with every request until it expires,
+        so a token whose signature and claims once held is remembered (up to
+        ``cache_size`` of them, by the exact token string): the next time only what
+        can change is checked again, the clock against ``exp``/``nbf``/``iat`` and
+        that its ``kid`` still resolves to the very key that verified it (a key
+        dropped from the JWKS ends its tokens at once). Tokens that fail are never
+        remembered.
+        """
+        verified = self._verified.get(token)
+        if verified is not None:
+            if self._resolver.resolve_key(verified.kid) is verified.key:
+                self._check_times(verified.claims.claims)
+                return verified.claims
+            self._verified.pop(token, None)
+        claims, kid, key = self._verify(token)
+        if self._cache_size:
+            self._remember(token, _Verified(claims, kid, key))
+        return claims
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        cache = self._verified
+        while len(cache) >= self._cache_size:
+            try:  # the oldest first; another thread may be evicting too
+                cache.pop(next(iter(cache)), None)
+            except (RuntimeError, StopIteration):
+                break
+        cache[token] = verified
+
+    def _verify(self, token: str) -> tuple[AccessTokenClaims, str, VerificationKey]:
         try:
             jws = parse_compact(token)
         except (ValueError, UnicodeError) as exc:
@@ -196,7 +241,7 @@ class JWTAccessTokenValidator:
             claims = parse_json_object(jws.payload)
         except (ValueError, UnicodeError) as exc:
             raise InvalidJWTError("malformed claims") from exc
-        return self._check_claims(claims)
+        return self._check_claims(claims), jws.header["kid"], key
 
     def _check_header(self, header: Mapping[str, Any]) -> str:
         """RFC 8725 §3.1-3.2 and RFC 9068 §4 step 1: the header before any key."""
@@ -215,6 +260,22 @@ class JWTAccessTokenValidator:
             raise InvalidJWTError("missing kid")
         return alg
 
+    def _check_times(self, claims: Mapping[str, Any]) -> tuple[int | float, int | float]:
+        """RFC 9068 §4 step 5 and RFC 7519 §4.1.4-4.1.6: ``exp``, ``nbf``, ``iat``."""
+        now = self._clock()
+        exp = _number(claims, "exp", required=True)
+        assert exp is not None
+        if now >= exp + self.leeway:
+            raise InvalidJWTError("expired")
+        nbf = _number(claims, "nbf", required=False)
+        if nbf is not None and nbf > now + self.leeway:
+            raise InvalidJWTError("not yet valid")
+        iat = _number(claims, "iat", required=True)
+        assert iat is not None
+        if iat > now + self.leeway:
+            raise InvalidJWTError("issued in the future")
+        return exp, iat
+
     def _check_claims(self, claims: dict[str, Any]) -> AccessTokenClaims:
         """RFC 9068 §4 steps 3-5 and the claims §2.2 makes required."""
         if claims.get("iss") != self.issuer:
@@ -228,18 +289,7 @@ class JWTAccessTokenValidator:
             raise InvalidJWTError("malformed aud")
         if self.audiences is not None and not self.audiences.intersection(audiences or ()):
             raise InvalidJWTError("wrong aud")
-        now = self._clock()
-        exp = _number(claims, "exp", required=True)
-        assert exp is not None
-        if now >= exp + self.leeway:
-            raise InvalidJWTError("expired")
-        nbf = _number(claims, "nbf", required=False)
-        if nbf is not None and nbf > now + self.leeway:
-            raise InvalidJWTError("not yet valid")
-        iat = _number(claims, "iat", required=True)
-        assert iat is not None
-        if iat > now + self.leeway:
-            raise InvalidJWTError("issued in the future")
+        exp, iat = self._check_times(claims)
         scope = claims.get("scope", "")
         if not isinstance(scope, str):
             raise InvalidJWTError("malformed scope")
