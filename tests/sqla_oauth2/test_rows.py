@@ -394,3 +394,14 @@ def test_statement_insert_ignores_a_key_the_dialect_returns_by_itself(rows):
                                 60, None) == 1
     with _session(rows) as session:
         assert RowLoader(Token, Token.access_token).load(session, "clear-3").expires_in == 60
+
+
+def test_statement_with_an_in_list_runs_through_core(rows):
+    """An IN list's SQL is finished per call (one placeholder per item): Core does it."""
+    table = Token.__table__
+    drop = Statement(delete(table).where(table.c.id.in_(bindparam("ids", expanding=True))),
+                     "ids")
+    with rows.begin() as conn:
+        assert drop.execute(conn, [TOKEN_ID, 404, 405]) == 1
+    with rows.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(table)).scalar() == 0

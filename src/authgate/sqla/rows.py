@@ -1,4 +1,9 @@
-"""Hot-path lookups: one SELECT compiled once, run on the session's own DBAPI connection.
+"""Hot-path statements, compiled once per dialect and run on the session's DBAPI connection.
+
+:class:`RowLoader` reads one row as an ORM instance, :class:`RowInserter`
+stores a new instance with one INSERT, :class:`Statement` runs a single-use
+UPDATE or DELETE and returns its row count. What follows is about the loader;
+the other two share its compilation, fallbacks and error handling.
 
 An ORM ``session.execute(select(Model)...)`` costs about ten times the SQL it
 runs (ORM compile state, result metadata, the loading pipeline): on the token
@@ -65,7 +70,9 @@ class _Compiled:
         self.fixed: dict[str, Any] = fixed
         #: Python-side column defaults (or onupdate values) SQLAlchemy computes per
         #: execution: only ``Connection.execute`` gives them their values.
-        self.needs_core = bool(compiled.insert_prefetch or compiled.update_prefetch)
+        #: So do IN lists and literal-rendered values (their SQL is finished per call).
+        self.needs_core = bool(compiled.insert_prefetch or compiled.update_prefetch) or any(
+            bind.expanding or bind.literal_execute for bind in compiled.binds.values())
         self.dialect = dialect
         self.columns = tuple(columns)
         #: Set on the first row: some drivers' converters depend on the type the
