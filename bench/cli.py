@@ -5,7 +5,8 @@
     python -m bench --workloads W1,W2 --targets authgate,authgate-serve,reference --db postgres
     python -m bench --quick --duration 1 --results /tmp/b   # results elsewhere (the CI smoke test)
     python -m bench --profile --workloads W1   # cProfile of each authgate worker
-    python -m bench --soak 300            # W1 for 5 minutes, worker memory sampled
+    python -m bench --soak 300            # W1-W5 at once on authgate-serve for 5 minutes,
+                                          # errors counted, worker memory sampled
     python -m bench --quick --server granian   # every target under granian instead of gunicorn
 
 Results go to ``bench/results/latest.{json,md,png}`` and ``bench/results/runs/<time>/``
@@ -29,7 +30,16 @@ import traceback
 from typing import Any
 
 from bench import databases, measure, profiling, report, server, wrkload
-from bench.targets import BENCH, REFERENCE_VENV, REPO, TARGETS, Target
+from bench import driver as pydriver
+from bench.targets import (
+    BENCH,
+    FLOW_WORKLOADS,
+    OAUTH_WORKLOADS,
+    REFERENCE_VENV,
+    REPO,
+    TARGETS,
+    Target,
+)
 
 RESULTS = BENCH / "results"
 REFERENCE_PACKAGES = ["Authlib", "Flask", "Flask-SQLAlchemy", "gunicorn", "psycopg[binary]",
@@ -161,42 +171,116 @@ def run_start(start: Start, settings: measure.Settings, root: pathlib.Path,
 
 
 # -- soak --------------------------------------------------------------------------------
-def soak(seconds: float, db: str, settings: measure.Settings, root: pathlib.Path,
-         server_name: str = "gunicorn") -> dict[str, Any]:
-    """W1 for ``seconds`` against authgate; every worker's RSS sampled every few seconds."""
-    target = TARGETS["authgate"]
-    srv = server.start(target, db, "opaque", root, server=server_name)
-    samples: list[dict[str, Any]] = []
-    try:
-        script = srv.state_dir / "soak.lua"
-        script.write_text(wrkload.script("W1", srv.fixtures))
-        run = wrkload.WrkRun(srv.port, script, seconds, threads=settings.wrk_threads,
-                             connections=settings.wrk_connections,
-                             out=srv.state_dir / "soak.out")
-        start = time.monotonic()
-        while run.process.poll() is None:
-            rss = {pid: kib for pid, kib in srv.rss_kib().items() if pid in srv.worker_pids()}
-            samples.append({"t": round(time.monotonic() - start, 1), "rss_kib": rss})
-            time.sleep(min(5.0, max(0.5, seconds / 60)))
-        result, _ = run.wait()
-    finally:
-        srv.stop()
+#: The issue's bar for "memory flat": no worker grows more than this after the first fifth.
+SOAK_GROWTH_LIMIT_KIB = 10 * 1024
+
+
+def _rss_growth(samples: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
+    """Per worker: RSS first, after the first fifth (caches are warm by then), last, max."""
     per_worker: dict[str, list[int]] = {}
-    for s in samples:
-        for pid, kib in s["rss_kib"].items():
+    for sample in samples:
+        for pid, kib in sample["rss_kib"].items():
             per_worker.setdefault(str(pid), []).append(kib)
     growth = {}
     for pid, series in per_worker.items():
-        settled = series[len(series) // 5]  # after the first fifth: caches are warm by then
+        settled = series[len(series) // 5]
         growth[pid] = {"first_kib": series[0], "settled_kib": settled, "last_kib": series[-1],
                        "max_kib": max(series), "growth_after_warmup_kib": series[-1] - settled}
+    return growth
+
+
+def _running(proc: subprocess.Popen[Any]) -> bool:
+    """Whether ``proc`` still runs, without reaping it (``Popen.poll`` would, and
+    ``WrkRun.wait`` then could not read wrk's rusage with ``wait4``)."""
+    return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None
+
+
+def soak_target(name: str, seconds: float, db: str, settings: measure.Settings,
+                root: pathlib.Path, server_name: str = "gunicorn") -> dict[str, Any]:
+    """Mixed traffic against one target: W1-W5 all at once for ``seconds``.
+
+    W1 and W2 run as two wrk processes, W3, W4 and W5 as three Python drivers
+    (each with its threads), all started together and all running to the end,
+    so every code path the workloads touch is under load at the same time.
+    Every worker's RSS is sampled every few seconds meanwhile.
+    """
+    target = TARGETS[name]
+    srv = server.start(target, db, target.flow_token_format, root, server=server_name)
+    work = srv.state_dir / "soak"
+    work.mkdir()
+    # No warm-up (the first fifth is the warm-up); W4 signs as it goes (presign_rate 0).
+    drive = dataclasses.replace(settings, duration=seconds, warmup=0, presign_rate=0)
+    drivers: dict[str, subprocess.Popen[str]] = {}
+    samples: list[dict[str, Any]] = []
+    workloads: dict[str, dict[str, Any]] = {}
+    try:
+        tokens = pydriver.obtain_user_tokens(srv.port, srv.fixtures, measure.TOKEN_POOL)
+        for workload in FLOW_WORKLOADS:
+            drivers[workload] = measure.launch_driver(srv, workload, drive, work)
+        for proc in drivers.values():
+            assert proc.stdin
+            proc.stdin.write("GO\n")
+            proc.stdin.flush()
+        wrks = {}
+        for workload in ("W1", "W2"):
+            script = work / f"{workload}.lua"
+            script.write_text(wrkload.script(workload, srv.fixtures,
+                                             tokens if workload == "W2" else None))
+            wrks[workload] = wrkload.WrkRun(srv.port, script, seconds,
+                                            threads=settings.wrk_threads,
+                                            connections=settings.wrk_connections,
+                                            out=work / f"{workload}.out")
+        t0 = time.monotonic()
+        while any(_running(run.process) for run in wrks.values()):
+            workers = srv.worker_pids()
+            rss = {pid: kib for pid, kib in srv.rss_kib().items() if pid in workers}
+            samples.append({"t": round(time.monotonic() - t0, 1), "rss_kib": rss})
+            time.sleep(min(5.0, max(0.5, seconds / 60)))
+        for workload, run in wrks.items():
+            result, _ = run.wait()
+            errors, detail = measure.wrk_errors(result)
+            workloads[workload] = {"driver": "wrk", "requests": result["requests"],
+                                   "errors": errors, "error_detail": detail}
+        for workload, proc in drivers.items():
+            assert proc.stdout
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"{workload} driver died: "
+                                   f"{proc.stderr.read() if proc.stderr else ''}")
+            result = json.loads(line)
+            workloads[workload] = {"driver": "python", "requests": result["requests"],
+                                   "errors": result["errors"],
+                                   "error_detail": result["error_samples"]}
+    finally:
+        for proc in drivers.values():
+            if proc.stdin:
+                proc.stdin.close()
+            proc.wait(timeout=30)
+        srv.stop()
+    growth = _rss_growth(samples)
     worst = max((g["growth_after_warmup_kib"] for g in growth.values()), default=0)
-    verdict = (f"W1 for {seconds:.0f} s on {db}: {result['requests']:,} requests; worst worker "
-               f"RSS growth after warm-up {worst / 1024:.1f} MiB — "
-               f"{'flat' if worst < 10 * 1024 else 'GROWING'}")
+    errors = sum(w["errors"] for w in workloads.values())
+    memory_ok, errors_ok = worst < SOAK_GROWTH_LIMIT_KIB, errors == 0
+    verdict = (f"{name} {target.flow_token_format}, W1-W5 at once for {seconds:.0f} s on {db}: "
+               f"{sum(w['requests'] for w in workloads.values()):,} requests, {errors} errors "
+               f"({'none' if errors_ok else 'NOT ZERO'}); worst worker RSS growth after "
+               f"the first fifth {worst / 1024:.1f} MiB ({'flat' if memory_ok else 'GROWING'})")
     log(verdict)
-    return {"seconds": seconds, "db": db, "requests": result["requests"], "workers": growth,
-            "samples": samples, "verdict": verdict}
+    return {"target": name, "token_format": target.flow_token_format, "workloads": workloads,
+            "workers": growth, "worst_growth_kib": worst, "memory_ok": memory_ok,
+            "errors_ok": errors_ok, "samples": samples, "verdict": verdict}
+
+
+def soak(seconds: float, db: str, settings: measure.Settings, root: pathlib.Path,
+         server_name: str = "gunicorn", targets: tuple[str, ...] = ("authgate-serve",)
+         ) -> dict[str, Any]:
+    """The issue's soak: zero errors and flat worker memory under mixed traffic, per target."""
+    runs = []
+    for name in targets:
+        log(f"soak: {name}, W1-W5 at once for {seconds:.0f} s on {db}")
+        runs.append(soak_target(name, seconds, db, settings, root, server_name))
+    return {"seconds": seconds, "db": db, "growth_limit_kib": SOAK_GROWTH_LIMIT_KIB,
+            "runs": runs, "ok": all(r["memory_ok"] and r["errors_ok"] for r in runs)}
 
 
 # -- output ------------------------------------------------------------------------------
@@ -265,12 +349,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="the WSGI server every target runs under (default gunicorn; granian "
                         "is installed into the targets' venvs on first use)")
     p.add_argument("--soak", type=float, nargs="?", const=300.0, metavar="SECONDS",
-                   help="W1 against authgate for SECONDS (300), worker memory sampled")
+                   help="W1-W5 at once for SECONDS (300) against each of --targets "
+                        "(default authgate-serve): errors counted, worker memory sampled")
     args = p.parse_args(argv)
     quick = args.quick
     args.workloads = args.workloads.split(",") if args.workloads else \
         ["W1", "W2", "W3", "W4", "W5", "C-GET", "C-POST"]
-    args.targets = args.targets.split(",") if args.targets else list(TARGETS)
+    args.targets = args.targets.split(",") if args.targets else \
+        (["authgate-serve"] if args.soak else list(TARGETS))
     args.db = {"both": ["sqlite", "postgres"], None: ["sqlite"] if quick else
                ["sqlite", "postgres"]}.get(args.db, [args.db])
     args.token_formats = args.token_formats.split(",") if args.token_formats else \
@@ -281,6 +367,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     unknown = set(args.targets) - set(TARGETS)
     if unknown:
         p.error(f"unknown targets: {sorted(unknown)}")
+    if args.soak and any(TARGETS[t].workloads != OAUTH_WORKLOADS for t in args.targets):
+        p.error("--soak runs W1-W5: its --targets must be OAuth targets (not the ceiling)")
     if args.profile and args.server != "gunicorn":
         p.error("--profile hooks into gunicorn's workers: it needs --server gunicorn")
     return args
@@ -299,8 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     if "reference" in args.targets or not args.no_chart:
         ensure_reference_venv()
     if args.server == "granian":
-        ensure_granian({TARGETS["authgate"].venv} if args.soak
-                       else {TARGETS[name].venv for name in args.targets})
+        ensure_granian({TARGETS[name].venv for name in args.targets})
     settings = measure.Settings(duration=args.duration, warmup=args.warmup,
                                 wrk_threads=args.wrk_threads,
                                 wrk_connections=args.wrk_connections,
@@ -316,7 +403,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         summary: dict[str, Any] = {
             "started": started,
-            "mode": "quick" if args.quick else "full",
+            "mode": "soak" if args.soak else "quick" if args.quick else "full",
             "settings": {**dataclasses.asdict(settings), "repetitions": args.reps,
                          "databases": args.db, "token_formats": args.token_formats},
             "server": args.server,
@@ -326,7 +413,8 @@ def main(argv: list[str] | None = None) -> int:
             "measurements": [], "failures": [],
         }
         if args.soak:
-            summary["soak"] = soak(args.soak, args.db[0], settings, root, args.server)
+            summary["soak"] = soak(args.soak, args.db[0], settings, root, args.server,
+                                   tuple(args.targets))
         else:
             starts = plan(args)
             for i, start in enumerate(starts, 1):
@@ -346,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
         summary["ratios"] = report.ratios(summary["rows"])
         write_results(summary, run_dir, chart=not args.no_chart, results=results)
         print(report.markdown(summary))
-        return 1 if summary["failures"] else 0
+        soak_failed = args.soak and not summary["soak"]["ok"]
+        return 1 if summary["failures"] or soak_failed else 0
     finally:
         shutil.rmtree(root, ignore_errors=True)

@@ -10,7 +10,8 @@ read this process's CPU time from /proc at both ends of the window.
 Workloads:
   W3  GET /oauth/authorize (session, consent remembered) -> 302 with a code,
       then POST /oauth/token (authorization_code + PKCE) -> 200. One flow = both.
-  W4  GET /oauth1/api/me signed with HMAC-SHA1, every nonce unique, signed in advance.
+  W4  GET /oauth1/api/me signed with HMAC-SHA1, every nonce unique, signed in advance
+      (``presign_rate`` <= 0, the soak: signed in batches as the run goes).
   W5  POST /oauth/device -> 200, then ``polls`` POST /oauth/token -> 400
       authorization_pending. One flow = the authorization and its polls.
 """
@@ -25,6 +26,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -199,6 +201,17 @@ def presign_w4(ctx: Context, count: int) -> list[bytes]:
     return signed
 
 
+def signed_as_needed(ctx: Context, batch: int = 100) -> Iterator[bytes]:
+    """W4 requests without end, signed a batch at a time with the current clock.
+
+    For the soak: minutes of pre-signed requests would cost the driver hundreds of
+    MiB and a long preparation, and could outlast the server's timestamp window.
+    The signing happens before each request's timer starts, as with pre-signing.
+    """
+    while True:
+        yield from presign_w4(ctx, batch)
+
+
 def run_w5(ctx: Context, deadline: float, stats: Stats, prepared: Any) -> None:
     """Device authorizations, each polled ``polls`` times back to back.
 
@@ -297,6 +310,8 @@ def prepare(ctx: Context, workload: str, seconds: float) -> list[Any]:
         return [prepare_w3(ctx) for _ in range(threads_n)]
     if workload == "W4":
         rate = int(ctx.spec.get("presign_rate", 7000))
+        if rate <= 0:
+            return [signed_as_needed(ctx) for _ in range(threads_n)]
         per_thread = max(1, int(rate * seconds / threads_n) + 1)
         return [presign_w4(ctx, per_thread) for _ in range(threads_n)]
     return [None] * threads_n

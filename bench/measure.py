@@ -53,6 +53,13 @@ def _window(server: RunningServer, before: procstat.Snapshot, after: procstat.Sn
     }
 
 
+def wrk_errors(result: dict[str, Any]) -> tuple[int, dict[str, int]]:
+    """Every kind of failure wrk counts (a wrong status included), in total and by kind."""
+    detail = {k: result[k] for k in ("wrong_status", "connect_errors", "read_errors",
+                                     "write_errors", "timeouts")}
+    return sum(detail.values()), detail
+
+
 def _wrk(server: RunningServer, workload: str, s: Settings, work_dir: pathlib.Path
          ) -> dict[str, Any]:
     tokens = None
@@ -69,16 +76,14 @@ def _wrk(server: RunningServer, workload: str, s: Settings, work_dir: pathlib.Pa
     result, driver_cpu = run.wait()
     after, wall = procstat.Snapshot.take(server.pid, None), time.monotonic() - t0
     duration = result["duration_us"] / 1e6
-    errors = (result["wrong_status"] + result["connect_errors"] + result["read_errors"]
-              + result["write_errors"] + result["timeouts"])
+    errors, detail = wrk_errors(result)
     out = {
         "driver": "wrk",
         "duration_s": duration,
         "requests": result["requests"],
         "flows": None,
         "errors": errors,
-        "error_detail": {k: result[k] for k in ("wrong_status", "connect_errors",
-                                                "read_errors", "write_errors", "timeouts")},
+        "error_detail": detail,
         "rps": result["requests"] / duration,
         "flows_per_s": None,
         "p50_ms": result["p50_us"] / 1000,
@@ -88,8 +93,13 @@ def _wrk(server: RunningServer, workload: str, s: Settings, work_dir: pathlib.Pa
     return out
 
 
-def _python_driver(server: RunningServer, workload: str, s: Settings, work_dir: pathlib.Path
-                   ) -> dict[str, Any]:
+def launch_driver(server: RunningServer, workload: str, s: Settings, work_dir: pathlib.Path
+                  ) -> subprocess.Popen[str]:
+    """Start ``bench.driver`` for one workload and return once it is ``READY``.
+
+    Its timed part starts when ``GO`` is written to its stdin, so several drivers
+    (the soak's W3-W5) can be prepared first and then let go together.
+    """
     spec = {"workload": workload, "port": server.port, "fixtures": server.fixtures,
             "duration": s.duration, "warmup": s.warmup, "threads": s.driver_threads,
             "polls": s.device_polls, "presign_rate": s.presign_rate}
@@ -99,11 +109,20 @@ def _python_driver(server: RunningServer, workload: str, s: Settings, work_dir: 
                              str(spec_path)], cwd=REPO, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdin and proc.stdout
+    ready = proc.stdout.readline().strip()
+    if ready != "READY":
+        proc.stdin.close()
+        proc.wait(timeout=30)
+        detail = proc.stderr.read() if proc.stderr else ""
+        raise RuntimeError(f"driver failed: {ready} {detail}")
+    return proc
+
+
+def _python_driver(server: RunningServer, workload: str, s: Settings, work_dir: pathlib.Path
+                   ) -> dict[str, Any]:
+    proc = launch_driver(server, workload, s, work_dir)
+    assert proc.stdin and proc.stdout
     try:
-        ready = proc.stdout.readline().strip()
-        if ready != "READY":
-            detail = proc.stderr.read() if proc.stderr else ""
-            raise RuntimeError(f"driver failed: {ready} {detail}")
         before, t0 = procstat.Snapshot.take(server.pid, proc.pid), time.monotonic()
         proc.stdin.write("GO\n")
         proc.stdin.flush()

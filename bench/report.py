@@ -174,8 +174,48 @@ def _poll_notes(measurements: list[dict[str, Any]]) -> list[str]:
             "", *notes] if notes else []
 
 
+def _mib(kib: int) -> str:
+    return f"{kib / 1024:,.1f}"
+
+
+def soak_markdown(soak: dict[str, Any]) -> list[str]:
+    """The soak's tables: per workload its requests and errors, per worker its RSS."""
+    limit = soak.get("growth_limit_kib", 10 * 1024)
+    lines = ["## Soak", "",
+             f"Mixed traffic for {soak['seconds']:.0f} s on {soak['db']}: W1 and W2 (two wrk "
+             "processes) and W3, W4, W5 (three Python drivers, each with its threads) all "
+             "at the same time against each target. An error is a wrong status, a socket "
+             "error or a timeout; the bar is zero. Memory: each worker's RSS, sampled every "
+             "few seconds; growth is the last sample minus the one after the first fifth "
+             f"(caches warm), and must stay under {_mib(limit)} MiB.", ""]
+    for run in soak.get("runs") or []:
+        lines += [f"### {run['target']} ({run['token_format']})", "",
+                  "| workload | driver | requests | errors | verdict |",
+                  "|---|---|---:|---:|---|"]
+        for workload, w in sorted(run["workloads"].items()):
+            lines.append(f"| {workload} | {w['driver']} | {w['requests']:,} | {w['errors']:,} "
+                         f"| {'✓' if w['errors'] == 0 else '✗ ' + str(w['error_detail'])[:200]} "
+                         "|")
+        lines += ["", "| worker pid | RSS first MiB | after first fifth | last | max "
+                  "| growth | verdict |", "|---|---:|---:|---:|---:|---:|---|"]
+        for pid, g in sorted(run["workers"].items()):
+            growth = g["growth_after_warmup_kib"]
+            lines.append(f"| {pid} | {_mib(g['first_kib'])} | {_mib(g['settled_kib'])} "
+                         f"| {_mib(g['last_kib'])} | {_mib(g['max_kib'])} | {_mib(growth)} "
+                         f"| {'✓ flat' if growth < limit else '✗ growing'} |")
+        lines += ["", f"{'✓' if run['memory_ok'] and run['errors_ok'] else '✗'} "
+                  f"{run['verdict']}", ""]
+    return lines
+
+
 def markdown(summary: dict[str, Any]) -> str:
     rows, ratio_rows = summary["rows"], summary["ratios"]
+    soak = summary.get("soak")
+    if soak and not rows:  # a soak run measures nothing else: no empty benchmark tables
+        return "\n".join([f"# authgate soak ({summary['started']})", "",
+                           f"{summary.get('server', 'gunicorn')} with "
+                           f"{summary.get('server_settings')}.", "",
+                           *soak_markdown(soak)]) + "\n"
     lines = [f"# authgate benchmark ({summary['started']})", "",
              f"Mode: {summary['mode']}; {summary['settings']['repetitions']} repetition(s), "
              f"{summary['settings']['duration']} s per workload after "
@@ -228,7 +268,6 @@ def markdown(summary: dict[str, Any]) -> str:
                   "| case | µs/call (best) | µs/call (median) |", "|---|---:|---:|"]
         lines += [f"| {m['name']} | {m['best_us']:.1f} | {m['median_us']:.1f} |"
                   for m in micro]
-    soak = summary.get("soak")
     if soak:
-        lines += ["", "## Soak", "", f"{soak['verdict']}", ""]
+        lines += ["", *soak_markdown(soak)]
     return "\n".join(lines) + "\n"
