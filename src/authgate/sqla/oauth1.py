@@ -36,8 +36,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import (
     MANYTOONE,
     Mapped,
@@ -53,7 +52,7 @@ from sqlalchemy.types import TypeDecorator
 from authgate.core.oauth1.models import TemporaryCredentialMethods
 from authgate.core.oauth1.secrets import SecretCipher
 from authgate.core.security import token_digest
-from authgate.sqla.rows import RowLoader
+from authgate.sqla.rows import RowLoader, Statement
 
 __all__ = [
     "EncryptedSecret",
@@ -282,32 +281,6 @@ def _insert_once(session: Any, model: type[Any], values: dict[str, Any]) -> bool
     return True
 
 
-class _CompiledInsert:
-    """The driver-level INSERT ... ON CONFLICT DO NOTHING of one table for one dialect."""
-
-    __slots__ = ("binds", "positional", "sql")
-
-    def __init__(self, statement: Any, dialect: Dialect) -> None:
-        # for_executemany: no implicit RETURNING of the key, the row count is the answer.
-        compiled = statement.compile(dialect=dialect, for_executemany=True)
-        self.sql: str = compiled.string
-        self.positional: tuple[str, ...] | None = (
-            tuple(compiled.positiontup) if compiled.positiontup is not None else None)
-        binds: dict[str, Callable[[Any], Any]] = {}
-        for name in _NONCE_KEYS:
-            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                binds[name] = processor
-        self.binds = binds
-
-    def parameters(self, values: dict[str, Any]) -> Any:
-        for name, processor in self.binds.items():
-            values[name] = processor(values[name])
-        if self.positional is None:
-            return values
-        return tuple(values[name] for name in self.positional)
-
-
 _NONCE_KEYS = ("nonce", "timestamp", "client_id", "oauth_token")
 
 
@@ -319,23 +292,23 @@ class NonceRecorder:
     one winner: on PostgreSQL the second ``INSERT ... ON CONFLICT DO NOTHING``
     waits for the first transaction and then inserts nothing; SQLite serializes
     writers. On these two databases the statement is compiled once per dialect
-    and run on the DBAPI connection of the session's transaction: an ORM or Core
-    ``session.execute`` of it costs several times the statement itself, and this
-    runs on every signed request. Any other database, an engine whose statements
-    something listens to (cursor events, ``echo``), or a table with Python-side
-    defaults on further columns goes through the Core statement instead.
+    and run on the DBAPI connection of the session's transaction
+    (:class:`~authgate.sqla.rows.Statement`): an ORM or Core ``session.execute``
+    of it costs several times the statement itself, and this runs on every
+    signed request. Any other database, an engine whose statements something
+    listens to (cursor events, ``echo``), or a table with Python-side defaults
+    on further columns goes through the Core statement with RETURNING instead,
+    whose answer does not depend on the driver reporting a row count.
     """
 
     def __init__(self, model: type[Any]) -> None:
         self.model = model
         self._mapper: Mapper[Any] = inspect(model)
         table = model.__table__
-        self._table = table
-        columns = {table.c[key] for key in _NONCE_KEYS}
-        # A raw INSERT would leave out the defaults a Core insert computes in Python.
-        self._plain = all(column.default is None for column in table.c
-                          if column not in columns)
-        self._compiled: dict[int, _CompiledInsert] = {}
+        values: dict[Any, Any] = {table.c[key]: bindparam(key) for key in _NONCE_KEYS}
+        self._inserts = {name: Statement(make(table).values(values).on_conflict_do_nothing(),
+                                         *_NONCE_KEYS)
+                         for name, make in _ON_CONFLICT.items()}
 
     def __repr__(self) -> str:
         return f"<NonceRecorder {self.model.__name__}>"
@@ -347,42 +320,15 @@ class NonceRecorder:
         real = _session_of(session)
         connection: Connection = real.connection(bind_arguments={"mapper": self._mapper})
         transaction = real.get_transaction()
-        dialect = connection.dialect
-        if not self._plain or dialect.name not in _ON_CONFLICT or connection._echo or \
-                connection.dispatch.before_cursor_execute or \
-                connection.dispatch.after_cursor_execute:
-            inserted = _insert_once(real, self.model, values)
-        else:
-            inserted = self._run(connection, values)
+        insert_once = self._inserts.get(connection.dialect.name)
+        if insert_once is not None and insert_once.direct(connection):
+            inserted = insert_once.execute(connection, *values.values()) == 1
             real.commit()
+        else:
+            inserted = _insert_once(real, self.model, values)
         if inserted:
             _reload_after_commit(real, transaction)
         return inserted
-
-    def _run(self, connection: Connection, values: dict[str, Any]) -> bool:
-        dialect = connection.dialect
-        compiled = self._compiled.get(id(dialect))
-        if compiled is None:
-            statement = _ON_CONFLICT[dialect.name](self._table).values(
-                {self._table.c[key]: bindparam(key) for key in _NONCE_KEYS}
-            ).on_conflict_do_nothing()
-            compiled = self._compiled[id(dialect)] = _CompiledInsert(statement, dialect)
-        params = compiled.parameters(values)
-        proxied = connection.connection
-        cursor = proxied.cursor()
-        try:
-            cursor.execute(compiled.sql, params)
-            return bool(cursor.rowcount == 1)
-        except dialect.loaded_dbapi.Error as error:
-            # As Connection.execute would: SQLAlchemy's exception, a dead link invalidated.
-            invalidated = dialect.is_disconnect(error, proxied, cursor)
-            if invalidated:
-                connection.invalidate(error)
-            raise DBAPIError.instance(compiled.sql, params, error, dialect.loaded_dbapi.Error,
-                                      connection_invalidated=invalidated,
-                                      dialect=dialect) from error
-        finally:
-            cursor.close()
 
 
 _ON_CONFLICT: dict[str, Callable[[Any], Any]] = {

@@ -51,7 +51,7 @@ class _Compiled:
     __slots__ = ("binds", "columns", "dialect", "fixed", "names", "needs_core", "positional",
                  "results", "sql")
 
-    def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Column[Any]],
+    def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Any],
                  dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         self.sql: str = compiled.string
@@ -161,18 +161,27 @@ class Statement:
         self._names = names
         self._compiled: dict[int, _Compiled] = {}
 
+    def direct(self, connection: Connection) -> bool:
+        """Whether :meth:`execute` runs on the DBAPI connection itself for this
+        connection, and so reports the exact row count of an INSERT too."""
+        return not self._compile(connection).needs_core and _bypassable(connection)
+
     def execute(self, connection: Connection, *values: Any) -> int:
+        """The row count; -1 where the driver does not report it (an INSERT that
+        runs through Core: ``direct`` says beforehand)."""
+        compiled = self._compile(connection)
+        if compiled.needs_core or not _bypassable(connection):
+            result = connection.execute(self.statement,
+                                        dict(zip(self._names, values, strict=True)))
+            return int(cast(CursorResult[Any], result).rowcount)
+        return _run(connection, compiled, values).rowcount
+
+    def _compile(self, connection: Connection) -> _Compiled:
         compiled = self._compiled.get(id(connection.dialect))
         if compiled is None:
             compiled = self._compiled[id(connection.dialect)] = _Compiled(
                 self.statement, self._names, (), connection.dialect)
-        if compiled.needs_core or not _bypassable(connection):
-            result = cast(CursorResult[Any], connection.execute(
-                self.statement, dict(zip(self._names, values, strict=True))))
-            if result.rowcount < 0 and result.is_insert:
-                return 1  # not reported for INSERTs by every driver; no error means stored
-            return int(result.rowcount)
-        return _run(connection, compiled, values).rowcount
+        return compiled
 
 
 def _loads_plainly(mapper: Mapper[Any]) -> bool:
@@ -219,7 +228,7 @@ class RowLoader:
         self._keys = tuple(prop.key for prop in props)
         self._columns: tuple[Column[Any], ...] = tuple(
             prop.columns[0] for prop in props)  # type: ignore[misc]
-        pk = {column: i for i, column in enumerate(self._columns)}
+        pk: dict[Any, int] = {column: i for i, column in enumerate(self._columns)}
         self._pk_positions = tuple(pk[column] for column in mapper.primary_key) \
             if self._plain and all(c in pk for c in mapper.primary_key) else None
         self._statement = select(*self._columns).where(where)
@@ -238,7 +247,7 @@ class RowLoader:
         remote_to_local = {remote: local for local, remote in rel.local_remote_pairs}
         if set(remote_to_local) != set(target.primary_key):
             return None
-        positions = {column: i for i, column in enumerate(self._columns)}
+        positions: dict[Any, int] = {column: i for i, column in enumerate(self._columns)}
         locals_ = [remote_to_local[column] for column in target.primary_key]
         if not all(column in positions for column in locals_):
             return None
@@ -270,7 +279,7 @@ class RowLoader:
     def get(self, session: Any, key: Sequence[Any]) -> Any:
         """The instance with primary key ``key``: the session's own if it holds it (as a
         lazy load would take it), else loaded."""
-        held = session.identity_map.get(self._mapper.identity_key_from_primary_key(key))
+        held = session.identity_map.get(self._mapper.identity_key_from_primary_key(tuple(key)))
         return held if held is not None else self.load(session, *key)
 
     def _fetch(self, connection: Connection, values: Sequence[Any]) -> Any:
@@ -283,7 +292,7 @@ class RowLoader:
     def _instance(self, session: Any, row: tuple[Any, ...]) -> Any:
         mapper = self._mapper
         assert self._pk_positions is not None
-        key = mapper.identity_key_from_primary_key([row[i] for i in self._pk_positions])
+        key = mapper.identity_key_from_primary_key(tuple(row[i] for i in self._pk_positions))
         existing = session.identity_map.get(key)
         if existing is not None:  # populate_existing: the row wins over what was held
             for name, value in zip(self._keys, row, strict=True):
@@ -351,8 +360,8 @@ class RowInserter:
         missing = [column for column in self._pk if column.key not in row]
         if missing:
             keys = outcome.row if outcome.row is not None else (outcome.lastrowid,)
-            for column, value in zip(missing, keys, strict=True):
-                state[self._mapper.get_property_by_column(column).key] = value
+            for key_column, value in zip(missing, keys, strict=True):
+                state[self._mapper.get_property_by_column(key_column).key] = value
         make_transient_to_detached(record)
         session.add(record)
 

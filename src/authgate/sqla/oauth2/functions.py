@@ -135,7 +135,7 @@ def _statements(mapper: Mapper[Any]) -> _ByIdentity:
                        for column, key in zip(mapper.primary_key, keys, strict=True)))
         revoke = revoke_live = None
         if _has_column(mapper.class_, "refresh_token_revoked_at"):
-            at = bindparam("at")
+            at: Any = bindparam("at")
             refresh = mapper.columns["refresh_token_revoked_at"]
             values = {mapper.columns["access_token_revoked_at"]: at, refresh: at}
             revoke = Statement(update(table).where(where).values(values), "at", *keys)
