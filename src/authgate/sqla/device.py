@@ -38,6 +38,7 @@ from authgate.core.oauth2.device import (
     PENDING,
     DeviceCredential,
 )
+from authgate.sqla.rows import loads_plainly
 
 __all__ = ["DeviceCodeMixin", "SQLDeviceStore"]
 
@@ -244,13 +245,8 @@ def _plain_column(mapper: Mapper[Any], name: str) -> Column[Any] | None:
 
 def _reads_plainly(mapper: Mapper[Any], model: type[Any]) -> bool:
     """Whether a row of the model's table says all its ``to_credential`` would."""
-    if mapper.inherits is not None or mapper.polymorphic_on is not None or \
-            len(mapper.tables) != 1:
-        return False
-    dispatch = mapper.class_manager.dispatch
-    if dispatch.load or dispatch.refresh:
-        return False
-    return getattr(model, "to_credential", None) is DeviceCodeMixin.to_credential
+    return loads_plainly(mapper) and \
+        getattr(model, "to_credential", None) is DeviceCodeMixin.to_credential
 
 
 def _column_values(mapper: Mapper[Any], record: Any) -> dict[str, Any]:

@@ -184,7 +184,7 @@ class Statement:
         return compiled
 
 
-def _loads_plainly(mapper: Mapper[Any]) -> bool:
+def loads_plainly(mapper: Mapper[Any]) -> bool:
     """Whether a row of ``mapper``'s table is all the ORM needs to build an instance."""
     if mapper.inherits is not None or mapper.polymorphic_on is not None or \
             len(mapper.tables) != 1:
@@ -223,7 +223,7 @@ class RowLoader:
         #: The ORM statement: the fallback, and what the fast path must agree with.
         self.orm_statement = select(model).where(where).execution_options(
             populate_existing=True)
-        self._plain = _loads_plainly(mapper)
+        self._plain = loads_plainly(mapper)
         props: list[ColumnProperty[Any]] = list(mapper.column_attrs)
         self._keys = tuple(prop.key for prop in props)
         self._columns: tuple[Column[Any], ...] = tuple(
@@ -327,7 +327,7 @@ class RowInserter:
                             if isinstance(prop.columns[0], Column)
                             and prop.columns[0].table is self._table)
         self._pk = tuple(mapper.primary_key)
-        self._plain = (_loads_plainly(mapper) and mapper.version_id_col is None
+        self._plain = (loads_plainly(mapper) and mapper.version_id_col is None
                        and not mapper.dispatch.before_insert
                        and not mapper.dispatch.after_insert
                        and all(_default_is_plain(column) for _, column in self._props))
