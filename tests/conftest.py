@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -36,6 +37,16 @@ class FrozenClock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
+
+    @classmethod
+    def at_hour_start(cls) -> FrozenClock:
+        """Frozen one second into the current hour, the start of every rate-limit window.
+
+        The limiters' counters expire after the window's remaining seconds by the
+        cache's own, real clock: frozen near a window's end they would expire in
+        a second or two, while the test still runs (seen once under load).
+        """
+        return cls(time.time() // 3600 * 3600 + 1)
 
 
 @pytest.fixture

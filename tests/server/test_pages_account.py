@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -166,7 +165,7 @@ def test_pages_needing_a_user_send_to_login_with_next(server: Server) -> None:
 
 
 def test_failed_logins_are_limited_per_username(make_server) -> None:
-    clock = FrozenClock(time.time())
+    clock = FrozenClock.at_hour_start()
     server = make_server(AUTHGATE_CLOCK=clock)
     server.user()
     web = server.app.test_client()
@@ -191,7 +190,7 @@ def test_failed_logins_are_limited_per_username(make_server) -> None:
 
 
 def test_failed_logins_are_limited_per_address(make_server) -> None:
-    server = make_server(AUTHGATE_CLOCK=FrozenClock(time.time()))  # no window ends mid-test
+    server = make_server(AUTHGATE_CLOCK=FrozenClock.at_hour_start())  # no window ends mid-test
     server.user()
     web = server.app.test_client()
     token = csrf_of(_page(web, "/login"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from authgate.cache import MemoryCache
 from authgate.server.models import OAuth2Token
 from authgate.server.ratelimit import PER_ADDRESS, AuthFailureLimiter, Limit
@@ -17,7 +15,7 @@ def _token(web, headers: dict, **kwargs):
 
 
 def test_failures_per_address_lead_to_429_then_expire(make_server) -> None:
-    clock = FrozenClock(time.time())
+    clock = FrozenClock.at_hour_start()
     server = make_server(AUTHGATE_CLOCK=clock)
     info = server.client("m", grant_types=("client_credentials",), redirect_uris=())
     web = server.app.test_client()
