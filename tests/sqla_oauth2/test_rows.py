@@ -407,3 +407,14 @@ def test_statement_with_an_in_list_runs_through_core(rows):
         assert drop.execute(conn, [TOKEN_ID, 404, 405]) == 1
     with rows.connect() as conn:
         assert conn.execute(select(func.count()).select_from(table)).scalar() == 0
+
+
+def test_insert_with_session_flush_listeners_goes_through_the_flush(rows):
+    """A session's flush listeners see every insert: then the ORM flushes the record."""
+    flushed: list[Any] = []
+    with _session(rows) as session:
+        event.listen(session, "before_flush", lambda s, ctx, objs: flushed.extend(s.new))
+        record = Token(client_id="app", access_token="clear-flushed", user_id=1)
+        RowInserter(Token).insert(session, record)
+        session.commit()
+        assert flushed == [record] and inspect(record).persistent

@@ -23,7 +23,6 @@ from sqlalchemy import (
     Text,
     bindparam,
     delete,
-    insert,
     inspect,
     select,
     update,
@@ -38,7 +37,7 @@ from authgate.core.oauth2.device import (
     PENDING,
     DeviceCredential,
 )
-from authgate.sqla.rows import loads_plainly
+from authgate.sqla.rows import RowInserter, loads_plainly
 
 __all__ = ["DeviceCodeMixin", "SQLDeviceStore"]
 
@@ -78,7 +77,7 @@ class SQLDeviceStore:
     so the store is safe to share between threads and each transition commits
     on its own. A poll is one session and one indexed read, no commit (the
     statement is built once and read as a plain row); a new credential is one
-    Core ``INSERT`` when nothing hooks the model's inserts.
+    ``INSERT`` when nothing hooks the model's inserts.
     """
 
     def __init__(self, session_factory: Callable[[], Session], model: type[Any]) -> None:
@@ -87,7 +86,7 @@ class SQLDeviceStore:
         self._mapper: Mapper[Any] = inspect(model)
         self._by_hash = _CredentialReader(model, "device_code_hash")
         self._by_user_code = _CredentialReader(model, "user_code")
-        self._insert_row = insert(self._mapper.local_table)
+        self._inserter = RowInserter(model)
         # Built once: an expired row frees its user code (the unique index guards live ones).
         self._free_user_code = delete(model).where(
             model.user_code == bindparam("user_code"),
@@ -126,33 +125,19 @@ class SQLDeviceStore:
         return True
 
     def _insert(self, session: Session, credential: DeviceCredential) -> None:
-        """One Core ``INSERT`` of the credential's row, or ``session.add`` + flush when the
-        ORM must see the insert (mapper or flush listeners, inheritance, a version column).
+        """One INSERT of the credential's row (:class:`~authgate.sqla.rows.RowInserter`:
+        the ORM flushes it instead when something hooks the insert); the caller commits.
 
-        The row is built by the model's constructor either way, so its ``__init__``
-        and validators apply as they did with ``session.add``.
+        The row is built by the model's constructor, so its ``__init__`` and
+        validators apply as they did with ``session.add``.
         """
-        record = self.model(
+        self._inserter.insert(session, self.model(
             device_code_hash=credential.device_code_hash, user_code=credential.user_code,
             client_id=credential.client_id, scope=credential.scope,
             expires_at=credential.expires_at, interval=credential.interval,
             status=credential.status,
             user_id=None if credential.user_id is None else str(credential.user_id),
-        )
-        if self._plain_insert(session):
-            session.execute(self._insert_row, _column_values(self._mapper, record))
-        else:
-            session.add(record)
-            session.flush()
-
-    def _plain_insert(self, session: Session) -> bool:
-        mapper = self._mapper
-        dispatch = session.dispatch
-        return (mapper.inherits is None and len(mapper.tables) == 1
-                and mapper.version_id_col is None
-                and not mapper.dispatch.before_insert and not mapper.dispatch.after_insert
-                and not dispatch.before_flush and not dispatch.after_flush
-                and not dispatch.after_flush_postexec)
+        ))
 
     # -- reads --------------------------------------------------------------------------
     def _one(self, reader: _CredentialReader, value: str) -> DeviceCredential | None:
@@ -247,16 +232,6 @@ def _reads_plainly(mapper: Mapper[Any], model: type[Any]) -> bool:
     """Whether a row of the model's table says all its ``to_credential`` would."""
     return loads_plainly(mapper) and \
         getattr(model, "to_credential", None) is DeviceCodeMixin.to_credential
-
-
-def _column_values(mapper: Mapper[Any], record: Any) -> dict[str, Any]:
-    """The column values set on a new ``record`` (by ``__init__``, validators included),
-    keyed as the table's columns; columns left out get their defaults from the INSERT."""
-    table = mapper.local_table
-    values = record.__dict__
-    return {column.key: values[prop.key] for prop in mapper.column_attrs
-            for column in prop.columns[:1]
-            if column.table is table and prop.key in values}
 
 
 def _rowcount(result: Any) -> int:

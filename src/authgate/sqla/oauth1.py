@@ -45,14 +45,13 @@ from sqlalchemy.orm import (
     SessionTransaction,
     declared_attr,
     mapped_column,
-    scoped_session,
 )
 from sqlalchemy.types import TypeDecorator
 
 from authgate.core.oauth1.models import TemporaryCredentialMethods
 from authgate.core.oauth1.secrets import SecretCipher
 from authgate.core.security import token_digest
-from authgate.sqla.rows import RowLoader, Statement
+from authgate.sqla.rows import RowLoader, Statement, session_of
 
 __all__ = [
     "EncryptedSecret",
@@ -223,7 +222,7 @@ def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, st
         rel.key for rel in inspect(model).relationships if rel.direction is MANYTOONE])
 
     def query_token(client_id: str, oauth_token: str) -> Any:
-        real = _session_of(session)
+        real = session_of(session)
         if not real.expire_on_commit:  # nothing will expire them: load the user now
             return reloader.load(real, client_id, oauth_token)
         credential = loader.load(real, client_id, oauth_token)
@@ -236,11 +235,6 @@ def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, st
 
 
 _LOADED_CREDENTIAL = "authgate.oauth1.loaded_credential"
-
-
-def _session_of(session: Any) -> Session:
-    """The :class:`Session` itself, for a ``scoped_session`` (Flask-SQLAlchemy's ``db.session``)."""
-    return session.registry() if isinstance(session, scoped_session) else session  # type: ignore[no-any-return]
 
 
 def _reload_after_commit(session: Session, committed: SessionTransaction | None) -> None:
@@ -264,11 +258,9 @@ def _insert_once(session: Any, model: type[Any], values: dict[str, Any]) -> bool
     """Insert a row unless the unique constraint has it already; True if inserted."""
     table = model.__table__
     name = session.get_bind(mapper=model).dialect.name
-    if name in ("postgresql", "sqlite"):
+    if name in _ON_CONFLICT:
         # RETURNING says whether a row went in (rowcount is -1 under implicit RETURNING).
-        dialect_insert = postgresql.insert(table) if name == "postgresql" \
-            else sqlite.insert(table)
-        statement = dialect_insert.values(**values).on_conflict_do_nothing()
+        statement = _ON_CONFLICT[name](table).values(**values).on_conflict_do_nothing()
         inserted = session.execute(statement.returning(*table.primary_key.columns)).first()
         session.commit()
         return inserted is not None
@@ -317,7 +309,7 @@ class NonceRecorder:
                oauth_token: str) -> bool:
         values = {"nonce": nonce, "timestamp": timestamp, "client_id": client_id,
                   "oauth_token": oauth_token}
-        real = _session_of(session)
+        real = session_of(session)
         connection: Connection = real.connection(bind_arguments={"mapper": self._mapper})
         transaction = real.get_transaction()
         insert_once = self._inserts.get(connection.dialect.name)

@@ -37,7 +37,14 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import Column, Connection, Table, and_, bindparam, insert, inspect, select
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import MANYTOONE, ColumnProperty, Mapper, make_transient_to_detached
+from sqlalchemy.orm import (
+    MANYTOONE,
+    ColumnProperty,
+    Mapper,
+    Session,
+    make_transient_to_detached,
+    scoped_session,
+)
 from sqlalchemy.orm.attributes import set_committed_value
 
 __all__ = ["RowInserter", "RowLoader", "Statement"]
@@ -96,6 +103,11 @@ class _Compiled:
         if self.positional is None:
             return named
         return tuple(named[name] for name in self.positional)
+
+
+def session_of(session: Any) -> Session:
+    """The :class:`Session` itself, for a ``scoped_session`` (Flask-SQLAlchemy's ``db.session``)."""
+    return session.registry() if isinstance(session, scoped_session) else session  # type: ignore[no-any-return]
 
 
 def _bypassable(connection: Connection) -> bool:
@@ -313,9 +325,9 @@ class RowInserter:
     ``Session.add``; a column the record leaves unset gets its Python-side
     default as a flush would give it (scalars and zero-argument callables), or
     the database's. A mapping or record the plain INSERT cannot store exactly
-    (inheritance, a version counter, insert listeners, a related object to
-    cascade, a default that reads the execution context) is added to the
-    session instead, for the ORM to flush. The caller commits.
+    (inheritance, a version counter, insert or session flush listeners, a
+    related object to cascade, a default that reads the execution context) is
+    added to the session instead, for the ORM to flush. The caller commits.
     """
 
     def __init__(self, model: type[Any]) -> None:
@@ -339,7 +351,9 @@ class RowInserter:
     def insert(self, session: Any, record: Any) -> None:
         connection: Connection = session.connection(bind_arguments={"mapper": self._mapper})
         state = record.__dict__
-        if not self._plain or not _bypassable(connection) or \
+        flush_events = session_of(session).dispatch
+        if not self._plain or not _bypassable(connection) or flush_events.before_flush or \
+                flush_events.after_flush or flush_events.after_flush_postexec or \
                 any(rel.key in state for rel in self._mapper.relationships):
             session.add(record)  # the caller's commit flushes it
             return
