@@ -53,3 +53,14 @@ def test_same_as_werkzeug_on_random_urls() -> None:
         host = rng.choice(["http://h.example", "https://H.EXAMPLE:8443", "http://[::1]:80"])
         req = _request(host, path.replace("?", ""), query)
         assert request_url(req) == req.url, (host, path, query)
+
+
+def test_a_request_class_with_its_own_url_keeps_it() -> None:
+    class Fixed(Request):
+        @property
+        def url(self) -> str:  # type: ignore[override]
+            return "https://fixed.example/p?q"
+
+    req = Fixed(EnvironBuilder(base_url="http://h.example", path="/x").get_environ())
+    assert request_url(req) == "https://fixed.example/p?q"
+    assert request_url(req, query=False) == req.base_url == "http://h.example/x"

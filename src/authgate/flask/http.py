@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from typing import cast
+from typing import Any, cast
 
 import flask
+from werkzeug.sansio.request import Request as SansioRequest
 from werkzeug.wrappers import Request as WerkzeugRequest
 
 from authgate.core.http import Headers, Params, Request, Response, media_type
@@ -26,7 +27,7 @@ def to_core_request(request: WerkzeugRequest | None = None) -> Request:
     The value is kept in the WSGI environ, so a view that asks twice (the
     consent grant, then the authorization response) builds it once.
     """
-    req = request if request is not None else flask.request
+    req = request if request is not None else flask.request._get_current_object()  # type: ignore[attr-defined]
     cached = req.environ.get(_ENVIRON_KEY)
     if cached is not None:
         return cast(Request, cached)
@@ -53,23 +54,29 @@ _PLAIN_QUERY = re.compile(rb"[A-Za-z0-9_.~!$&'()*+,/:;=?@-]*")
 _PLAIN_HOST = re.compile(r"[a-z0-9.-]+(?::[1-9][0-9]{0,4})?")
 
 
-def request_url(req: WerkzeugRequest) -> str:
-    """``req.url``, built directly in the common case.
+def request_url(req: Any, *, query: bool = True) -> str:
+    """``req.url`` (``req.base_url`` with ``query=False``), built directly in the common case.
 
     Werkzeug quotes each part, then converts the whole to an IRI (parse, unquote,
     IDNA-decode, unparse): a few µs on every request, for URLs that are plain
     ASCII with nothing escaped, where the conversion only lower-cases the host.
-    Anything else (percent escapes, non-ASCII, IDNA or IPv6 hosts) takes
-    werkzeug's own path, so the result is always exactly ``req.url``.
+    Anything else (percent escapes, non-ASCII, IDNA or IPv6 hosts), or a request
+    class with its own ``url`` / ``base_url``, takes werkzeug's (or its) own path,
+    so the result is always exactly the property's. ``req.host`` still validates
+    the host against ``trusted_hosts``.
     """
+    name = "url" if query else "base_url"
+    if getattr(type(req), name) is not getattr(SansioRequest, name):
+        return cast(str, getattr(req, name))
     host = req.host.lower()
-    root, path, query = req.root_path, req.path, req.query_string
+    root, path = req.root_path, req.path
+    raw_query = req.query_string if query else b""
     if not (_PLAIN_HOST.fullmatch(host) and "xn--" not in host
             and _PLAIN_PATH.fullmatch(root) and _PLAIN_PATH.fullmatch(path)
-            and _PLAIN_QUERY.fullmatch(query)):
-        return req.url
+            and _PLAIN_QUERY.fullmatch(raw_query)):
+        return cast(str, getattr(req, name))
     url = f"{req.scheme}://{host}{root.rstrip('/')}/{path.lstrip('/')}"
-    return f"{url}?{query.decode('ascii')}" if query else url
+    return f"{url}?{raw_query.decode('ascii')}" if raw_query else url
 
 
 def to_flask_response(response: Response) -> flask.Response:

@@ -1,4 +1,4 @@
-"""The cached base URL of the OAuth 1 glue is werkzeug's ``request.base_url``, exactly.
+"""The base URL the OAuth 1 glue signs against is werkzeug's ``request.base_url``, exactly.
 
 The signature base string URI (RFC 5849 §3.4.1.2) starts from it, so any
 difference would refuse good signatures or accept wrong ones.
@@ -12,12 +12,16 @@ from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import EnvironBuilder
 
-from authgate.flask.oauth1._glue import _base_url
+from authgate.flask.http import request_url
 
 PATHS = ["/", "/oauth1/api/me", "/caf\u00e9/x", "/a b/c", "/a%2Fb", "/a%25b", "/q%3Fx",
          "/semi;colon", "/~user/._-", "//double", "/\u00fc\u00f1\u00ee/\U0001f600"]
 HOSTS = [None, "example.com", "Example.COM:80", "example.com:8443", "127.0.0.1:5000",
          "[::1]:8080", "[::1]", "bad host", "h\u00e9.example"]
+
+
+def _base_url(request: flask.Request) -> str:
+    return request_url(request, query=False)
 
 
 def _environs() -> list[dict]:

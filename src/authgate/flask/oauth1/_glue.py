@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from importlib import import_module
 from typing import Any, ClassVar, cast
 
 import flask
-from werkzeug.sansio.request import Request as SansioRequest
-from werkzeug.sansio.utils import get_current_url, get_host
 
 from authgate.core.http import Headers, Params, Request, media_type
 from authgate.core.oauth1 import BUILTIN_SIGNATURE_METHODS, SecretCipher, SignatureMethod
@@ -24,7 +21,7 @@ from authgate.core.oauth1.tokens import (
     DEFAULT_TOKEN_SECRET_LENGTH,
     create_token_generator,
 )
-from authgate.flask.http import to_flask_response
+from authgate.flask.http import request_url, to_flask_response
 
 EXTENSION = "authgate.oauth1"
 DEFAULT_SIGNATURE_METHODS = ("HMAC-SHA1",)
@@ -46,36 +43,6 @@ class SignatureMethodRegistry:
         cls.SIGNATURE_METHODS = {**cls.SIGNATURE_METHODS, name: verify}
 
 
-_WerkzeugRequest = cast(Any, SansioRequest)
-
-
-def _base_url(req: Any) -> str:
-    """``req.base_url``, exactly, from a cache keyed by everything it is computed from.
-
-    Werkzeug's property builds it anew each request (host validation, quoting,
-    the IRI round trip): a noticeable part of a signed request. The value
-    depends only on the scheme, the Host header, the server address, the
-    trusted hosts, the root path and the path, so those are the key and
-    werkzeug's own functions compute the value; an untrusted host raises as
-    it would (errors are not cached). A request class that redefines ``host``
-    or ``base_url`` gets its own property.
-    """
-    cls = type(req)
-    if cls.host is not _WerkzeugRequest.host or cls.base_url is not _WerkzeugRequest.base_url:
-        return cast(str, req.base_url)
-    trusted = req.trusted_hosts
-    return _compute_base_url(req.scheme, req.headers.get("host"), req.server,
-                             None if trusted is None else tuple(trusted),
-                             req.root_path, req.path)
-
-
-@lru_cache(maxsize=256)
-def _compute_base_url(scheme: str, host_header: str | None, server: tuple[str, int | None] | None,
-                      trusted_hosts: tuple[str, ...] | None, root_path: str, path: str) -> str:
-    host = get_host(scheme, host_header, server, trusted_hosts)
-    return get_current_url(scheme, host, root_path, path)
-
-
 def core_request() -> Request:
     """The current Flask request as a core request value."""
     req = flask.request._get_current_object()  # type: ignore[attr-defined]
@@ -84,7 +51,7 @@ def core_request() -> Request:
     # Werkzeug's parsed form, not the raw body: a view may have read the form already.
     form = Params(req.form.items(multi=True)) if is_form else Params()
     body = b"" if is_form else req.get_data(cache=True)
-    uri = _base_url(req) + (f"?{query_text}" if query_text else "")
+    uri = request_url(req, query=False) + (f"?{query_text}" if query_text else "")
     return Request(
         method=req.method,
         uri=uri,
