@@ -13,6 +13,12 @@ through a full ``python -m bench`` run.
     .venv/bin/python -m bench.inprocess --targets lib --workloads W4,W5     # OAuth 1, device
     BENCH_TOKEN_FORMAT=RS256 .venv/bin/python -m bench.inprocess --targets lib --workloads W2
     bench/.venv-ref/bin/python -m bench.inprocess --targets ref -n 1000      # Authlib, for ratios
+    .venv/bin/python -m bench.inprocess --instructions --workloads W1 -n 200  # valgrind
+
+``--instructions`` counts machine instructions per request under valgrind's
+callgrind instead of timing: about fifty times slower, but the same figure
+run after run whatever else the host is doing, so a change worth a few per
+cent can be seen on a machine whose speed swings by a third.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import os
 import pstats
 import re
 import secrets
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -121,13 +129,23 @@ def _authorize_query(target: Target, _verifier: str, challenge: str) -> str:
                       "code_challenge": challenge, "code_challenge_method": "S256"})
 
 
+def make_ceiling(state_dir: str) -> Target:
+    """Bare Flask: W1 is ``POST /echo`` with W1's body and headers, W2 ``GET /ping``
+    with W2's; the rest of an OAuth target's figure is what OAuth and storage cost."""
+    from bench.targets.ceiling import app as ceiling
+
+    app = ceiling.create_app()
+    return Target("ceiling", app, fx.CLIENT_ID, fx.CLIENT_SECRET, app.test_client())
+
+
 def w1(target: Target) -> Callable[[], None]:
     headers = {"Authorization": target.basic}
     data = {"grant_type": "client_credentials", "scope": fx.SCOPE}
     web = target.app.test_client()
+    path = "/echo" if target.name == "ceiling" else "/oauth/token"
 
     def one() -> None:
-        answer = web.post("/oauth/token", data=data, headers=headers)
+        answer = web.post(path, data=data, headers=headers)
         assert answer.status_code == 200, answer.data
 
     return one
@@ -148,13 +166,15 @@ def code_flow(target: Target) -> str:
 
 
 def w2(target: Target) -> Callable[[], None]:
-    tokens = [code_flow(target) for _ in range(32)]
+    ceiling = target.name == "ceiling"
+    tokens = ["x" * 40] * 32 if ceiling else [code_flow(target) for _ in range(32)]
     web = target.app.test_client()
     state = {"i": 0}
+    path = "/ping" if ceiling else "/api/me"
 
     def one() -> None:
         state["i"] += 1
-        answer = web.get("/api/me",
+        answer = web.get(path,
                          headers={"Authorization": "Bearer " + tokens[state["i"] % 32]})
         assert answer.status_code == 200, answer.data
 
@@ -210,7 +230,7 @@ def w5(target: Target) -> Callable[[], None]:
 
 
 WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}
-TARGETS = {"lib": make_lib, "serve": make_serve, "ref": make_ref}
+TARGETS = {"lib": make_lib, "serve": make_serve, "ref": make_ref, "ceiling": make_ceiling}
 
 
 def measure(one: Callable[[], None], n: int, rounds: int) -> float:
@@ -224,6 +244,30 @@ def measure(one: Callable[[], None], n: int, rounds: int) -> float:
             one()
         best = min(best, (time.process_time() - start) / n * 1e6)
     return best
+
+
+def count_loop(one: Callable[[], None], n: int) -> None:
+    """Warm up, then run ``n`` calls inside ``sorted()``: callgrind collects only
+    while ``builtin_sorted`` runs (``--toggle-collect``), i.e. only the calls."""
+    for _ in range(max(20, n // 10)):
+        one()
+    sorted(range(n), key=lambda i: (one(), i)[1])
+
+
+COLLECTED = re.compile(r"Collected : (\d+)")
+
+
+def instructions(argv: list[str], n: int) -> int:
+    """Instructions per call: this module re-run under callgrind in ``--count-only`` mode."""
+    command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+               "--collect-atstart=no", "--toggle-collect=builtin_sorted",
+               sys.executable, "-m", "bench.inprocess", "--count-only", *argv]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    found = COLLECTED.search(done.stderr)
+    if done.returncode != 0 or not found:
+        raise SystemExit(f"callgrind run failed ({done.returncode}):\n{done.stderr[-2000:]}")
+    return int(found.group(1)) // n
 
 
 def profile(one: Callable[[], None], n: int, lines: int) -> str:
@@ -249,7 +293,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile instead of timing")
     parser.add_argument("--lines", type=int, default=35)
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions under valgrind's callgrind instead of timing")
+    parser.add_argument("--count-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.instructions:
+        for name in args.targets.split(","):
+            for workload in args.workloads.split(","):
+                n = args.n if workload != "W3" else max(1, args.n // 2)
+                count = instructions(["--targets", name, "--workloads", workload,
+                                      "-n", str(n)], n)
+                unit = "flow" if workload == "W3" else "request"
+                print(f"{name:6} {workload}  {count:10,} instructions per {unit}", flush=True)
+        return
     import logging
 
     logging.disable(logging.INFO)  # the audit log's lines, not what is measured
@@ -259,7 +315,9 @@ def main(argv: list[str] | None = None) -> None:
             for workload in args.workloads.split(","):
                 one = WORKLOADS[workload](target)
                 n = args.n if workload != "W3" else max(1, args.n // 2)
-                if args.profile:
+                if args.count_only:
+                    count_loop(one, n)
+                elif args.profile:
                     print(f"== {name} {workload}")
                     print(profile(one, n, args.lines))
                 else:

@@ -1,0 +1,53 @@
+"""``bench/inprocess.py`` run in its tiniest form: every target it can load here
+answers its workloads, and the instruction count comes back as a number.
+
+The figures are printed, never compared: this only keeps the tool from
+rotting (a seed that broke, a workload whose assertion no longer holds, a
+callgrind output it no longer parses). The Authlib reference needs
+``bench/.venv-ref`` and is covered by ``tests/test_bench_smoke.py``.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def run(*args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "bench.inprocess", *args], cwd=REPO,
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_every_local_target_and_workload_answers() -> None:
+    out = run("--targets", "lib,serve,ceiling", "--workloads", "W1,W2", "-n", "10",
+              "--rounds", "1")
+    out += run("--targets", "lib", "--workloads", "W3,W4,W5", "-n", "10", "--rounds", "1")
+    found = re.findall(r"^(\w+)\s+(W\d)\s+(\d+) µs CPU per (?:request|flow)$", out, re.M)
+    assert {(target, workload) for target, workload, _ in found} == {
+        ("lib", "W1"), ("lib", "W2"), ("serve", "W1"), ("serve", "W2"),
+        ("ceiling", "W1"), ("ceiling", "W2"), ("lib", "W3"), ("lib", "W4"), ("lib", "W5")}
+    assert all(int(us) > 0 for _, _, us in found)
+
+
+def test_instruction_count_under_callgrind() -> None:
+    if shutil.which("valgrind") is None:
+        if IN_CI:
+            pytest.fail("valgrind is missing (.ci/run installs it)")
+        pytest.skip("valgrind is not installed")
+    out = run("--instructions", "--targets", "ceiling", "--workloads", "W2", "-n", "20")
+    found = re.fullmatch(r"ceiling W2\s+([\d,]+) instructions per request\n", out)
+    assert found, out
+    # A Flask GET through the test client is hundreds of thousands of instructions;
+    # a count far off that means the collection window no longer wraps the calls.
+    assert 100_000 < int(found.group(1).replace(",", "")) < 20_000_000
