@@ -1,14 +1,16 @@
-"""request_url: the same string as werkzeug's ``Request.url``, for every kind of URL."""
+"""request_url: the same string as werkzeug's ``Request.url``, for every kind of URL;
+and the core request's headers: the same as werkzeug's, read from the environ."""
 
 from __future__ import annotations
 
 import random
 
 import pytest
+from werkzeug.datastructures import Headers
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from authgate.flask.http import request_url
+from authgate.flask.http import request_url, to_core_request
 
 CASES = [
     ("http://localhost", "/oauth/token", ""),
@@ -64,3 +66,46 @@ def test_a_request_class_with_its_own_url_keeps_it() -> None:
     req = Fixed(EnvironBuilder(base_url="http://h.example", path="/x").get_environ())
     assert request_url(req) == "https://fixed.example/p?q"
     assert request_url(req, query=False) == req.base_url == "http://h.example/x"
+
+
+# -- headers --------------------------------------------------------------------------
+def _core_headers(req: Request) -> dict[str, str]:
+    core = to_core_request(req)
+    return {name: core.headers[name] for name in core.headers}
+
+
+def test_headers_are_werkzeugs_lower_cased() -> None:
+    environ = EnvironBuilder(
+        base_url="http://h.example", path="/p", method="POST", data=b"a=b",
+        content_type="application/x-www-form-urlencoded",
+        headers=[("Authorization", "Bearer abc"), ("X-Forwarded-For", "10.0.0.1"),
+                 ("Accept-Language", "fr, en;q=0.5"), ("X_Under_Score", "u")]).get_environ()
+    # werkzeug ignores these two; first in the environ, so they would win a setdefault
+    environ = {"HTTP_CONTENT_TYPE": "text/evil", "HTTP_CONTENT_LENGTH": "999", **environ,
+               "NOT_A_HEADER": "x"}
+    req = Request(environ)
+    expected = {name.lower(): value for name, value in req.headers.items()}
+    assert _core_headers(req) == expected
+    assert expected["content-type"] == "application/x-www-form-urlencoded"
+    assert expected["authorization"] == "Bearer abc"
+    assert "not-a-header" not in expected
+
+
+def test_empty_body_headers_are_left_out_as_werkzeug_does() -> None:
+    environ = EnvironBuilder(base_url="http://h.example", path="/p").get_environ()
+    environ["CONTENT_TYPE"] = ""
+    environ["CONTENT_LENGTH"] = ""
+    req = Request(environ)
+    assert "content-type" not in _core_headers(req)
+    assert "content-length" not in _core_headers(Request(dict(environ)))
+
+
+def test_a_request_class_with_its_own_headers_keeps_them() -> None:
+    class Extra(Request):
+        def __init__(self, environ: dict[str, object]) -> None:
+            super().__init__(environ)  # type: ignore[arg-type]
+            self.headers = Headers([("Authorization", "Bearer from-the-class")])
+
+    req = Extra(EnvironBuilder(base_url="http://h.example", path="/x",
+                               headers={"Authorization": "Bearer from-environ"}).get_environ())
+    assert _core_headers(req) == {"authorization": "Bearer from-the-class"}

@@ -6,6 +6,7 @@ import re
 from typing import Any, cast
 
 import flask
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.sansio.request import Request as SansioRequest
 from werkzeug.wrappers import Request as WerkzeugRequest
 
@@ -37,7 +38,7 @@ def to_core_request(request: WerkzeugRequest | None = None) -> Request:
     core = req.environ[_ENVIRON_KEY] = Request(
         method=req.method,
         uri=request_url(req),
-        headers=Headers(req.headers.items()),
+        headers=_headers(req),
         query=Params(req.args.items(multi=True)),
         form=form,
         body=body,
@@ -45,6 +46,30 @@ def to_core_request(request: WerkzeugRequest | None = None) -> Request:
         is_secure=req.is_secure,
     )
     return core
+
+
+_BODY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
+
+
+def _headers(req: Any) -> Headers:
+    """The request's headers, read straight from the WSGI environ.
+
+    The same names and values as werkzeug's ``EnvironHeaders`` (``HTTP_*`` keys
+    and the non-empty body headers), without its title-casing that ``Headers``
+    would only lower-case again. A request class with its own ``headers`` keeps
+    them.
+    """
+    given = req.headers
+    if type(given) is not EnvironHeaders or given.environ is not req.environ:
+        return Headers(given.items())
+    found: dict[str, str] = {}
+    for key, value in req.environ.items():
+        if key[:5] == "HTTP_":
+            if key != "HTTP_CONTENT_TYPE" and key != "HTTP_CONTENT_LENGTH":
+                found.setdefault(key[5:].replace("_", "-").lower(), value)
+        elif key in _BODY_HEADERS and value:
+            found.setdefault(_BODY_HEADERS[key], value)
+    return Headers.of_lowercase(found)
 
 
 # What werkzeug's URL rebuilding leaves as it is: no percent sign (so nothing for its
