@@ -4,7 +4,7 @@ What a Flask developer following ``docs/oauth2.md``, ``docs/oauth1.md`` and
 ``docs/jwt.md`` would write: Flask-SQLAlchemy models on the SQLAlchemy
 mixins, hand-written grants with the atomic hook helpers, the seed-style
 ``create_*`` helpers, a remembered consent, and the device flow over
-``SQLDeviceStore``. ``BENCH_TOKEN_FORMAT`` switches access tokens to RS256 or
+``SQLDeviceStore``, SQLite in WAL mode. ``BENCH_TOKEN_FORMAT`` switches access tokens to RS256 or
 ES256 JWTs validated locally by ``/api/me``.
 
 Environment: ``BENCH_DATABASE_URL``, ``BENCH_STATE_DIR`` (keys live there, so
@@ -25,6 +25,7 @@ import time
 import flask
 from flask import jsonify, request, session
 from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -191,6 +192,9 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
         app.config["OAUTH2_ACCESS_TOKEN_GENERATOR"] = JWTAccessTokenGenerator(
             issuer, jwt_keys, default_audience=fx.AUDIENCE, expires_in=3600)
     db.init_app(app)
+    with app.app_context():  # WAL for several workers, as docs/oauth2.md recommends
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_wal)
 
     server = AuthorizationServer()
     server.init_app(app, query_client=create_query_client_func(db.session, Client),
@@ -292,6 +296,13 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
         return "pong"
 
     return app
+
+
+def _sqlite_wal(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
 
 
 def seed(env: dict[str, str] | None = None) -> dict[str, object]:
