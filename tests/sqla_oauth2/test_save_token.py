@@ -82,3 +82,47 @@ def test_plain_and_hooked_models_give_the_same_record(tmp_path) -> None:
                 assert stored is record and stored.is_revoked()
     assert len(inserted) == 2  # the hook ran for each HookedToken
     engine.dispose()
+
+
+def test_before_commit_writes_in_the_token_transaction(tmp_path) -> None:
+    """What ``before_commit`` writes commits with the token; if it fails, neither is stored."""
+    engine = create_engine(f"sqlite:///{tmp_path / 't.db'}")
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE side (note TEXT NOT NULL)")
+    factory = sessionmaker(engine)
+    with factory() as session:
+        session.add(Owner(id=1))
+        session.commit()
+        for model in (PlainToken, HookedToken):
+            seen: list[Any] = []
+
+            def note(record: Any, seen: list[Any] = seen) -> None:
+                seen.append(record)
+                session.connection().exec_driver_sql("INSERT INTO side VALUES ('kept')")
+
+            token = {"token_type": "Bearer", "access_token": model.__name__ + "-ok" + "a" * 32,
+                     "expires_in": 60}
+            request = OAuth2Request(http=Request.build("POST", "https://as.example/token"),
+                                    client=_Client(), user=session.get(Owner, 1))
+            record = save_token_record(session, model, token, request, before_commit=note)
+            assert seen == [record]
+
+            def fail(_record: Any) -> None:
+                session.connection().exec_driver_sql("INSERT INTO side VALUES ('lost')")
+                raise RuntimeError("audit store down")
+
+            token = {**token, "access_token": model.__name__ + "-no" + "a" * 32}
+            try:
+                save_token_record(session, model, token, request, before_commit=fail)
+            except RuntimeError:
+                session.rollback()
+            else:
+                raise AssertionError("before_commit's error was swallowed")
+    with engine.connect() as connection:
+        assert [r[0] for r in connection.exec_driver_sql("SELECT note FROM side")] == \
+            ["kept", "kept"]
+        for model in (PlainToken, HookedToken):
+            table = model.__tablename__
+            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 1
+    engine.dispose()

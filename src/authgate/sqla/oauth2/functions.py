@@ -195,12 +195,17 @@ def consume_authorization_code(session: SessionLike, record: Any) -> bool:
 
 # -- tokens ---------------------------------------------------------------------------
 def save_token_record(session: SessionLike, token_model: type[Any], token: dict[str, Any],
-                      request: OAuth2Request, *, clock: Clock = time.time) -> Any:
+                      request: OAuth2Request, *, clock: Clock = time.time,
+                      before_commit: Callable[[Any], None] | None = None) -> Any:
     """Insert one token row for a token response; the shared body of every ``save_token``.
 
     ``user_id`` and ``family`` are set only when the model has those columns.
     A token issued outside any family starts its own, so the refresh tokens
     that descend from it can still be revoked together.
+
+    ``before_commit(record)`` runs after the INSERT, before the commit: what it
+    writes through the session (an audit row, say) commits with the token or
+    not at all, and costs no transaction of its own.
     """
     values: dict[str, Any] = {k: token[k] for k in _TOKEN_FIELDS if token.get(k) is not None}
     values["client_id"] = request.client.get_client_id()
@@ -211,6 +216,8 @@ def save_token_record(session: SessionLike, token_model: type[Any], token: dict[
         values["family"] = request.token_family or "tok:" + generate_token(24)
     record = token_model(**values)
     _inserter(token_model).insert(session, record)
+    if before_commit is not None:
+        before_commit(record)
     session.commit()
     # Keep the in-memory record in the stored form too, even without expire_on_commit.
     set_committed_value(record, "access_token", token_digest(token["access_token"]))

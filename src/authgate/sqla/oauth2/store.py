@@ -124,9 +124,11 @@ class SQLAlchemyStore:
         return functions.consume_authorization_code(self.session, authorization_code)
 
     # -- TokenStore ---------------------------------------------------------------------
-    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> Any:
+    def save_token(self, token: dict[str, Any], request: OAuth2Request, *,
+                   before_commit: Callable[[Any], None] | None = None) -> Any:
+        """See :func:`~authgate.sqla.oauth2.functions.save_token_record`."""
         return functions.save_token_record(self.session, self.token_model, token, request,
-                                           clock=self.clock)
+                                           clock=self.clock, before_commit=before_commit)
 
     def query_token(self, token_string: str, token_type_hint: str | None = None) -> Any:
         return functions.query_token_record(self.session, self.token_model, token_string,
