@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
 
 from authgate.server.audit import AUDIT_LOGGER, redact
-from authgate.server.models import AuditEvent
+from authgate.server.models import AuditEvent, OAuth2Token
 from tests.server.conftest import PASSWORD, Server
 from tests.server.test_oauth2_flows import _basic
+from tests.support.postgres import fresh_postgres
 
 
 def _lines(caplog) -> list[dict]:
@@ -68,3 +73,43 @@ def test_careless_details_are_redacted(server: Server, caplog) -> None:
                 "client_assertion"} & set(line)
     assert redact({"Authorization": "Basic x", "grant_type": "password"}) == {
         "grant_type": "password"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    if request.param == "sqlite":
+        yield {}
+        return
+    with fresh_postgres(request.getfixturevalue("postgres_url")) as url:
+        yield {"AUTHGATE_DATABASE_URL": url}
+
+
+def test_a_token_and_its_audit_row_commit_together(make_server, database, caplog) -> None:
+    """The ``token.issued`` row joins the token's transaction: when the row cannot be
+    written, the token is not stored either, and no line claims it was issued."""
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    server = make_server(**database)
+    info = server.client("svc", grant_types=("client_credentials",), redirect_uris=())
+    web = server.app.test_client()
+    form = {"grant_type": "client_credentials", "scope": "profile"}
+    assert web.post("/oauth/token", headers=_basic(info), data=form).status_code == 200
+    assert server.count(OAuth2Token) == 1
+    assert [r.kind for r in _rows(server)].count("token.issued") == 1
+
+    # An audit table no row fits (a CHECK no kind meets): the INSERT fails inside the
+    # token's transaction, after the token's own INSERT.
+    with server.state.db.engine.begin() as connection:
+        connection.execute(text("ALTER TABLE audit_event RENAME TO audit_event_away"))
+        connection.execute(text("CREATE TABLE audit_event (id INTEGER PRIMARY KEY, "
+                                "at FLOAT, kind VARCHAR(40) CHECK (kind = 'never'), "
+                                "actor VARCHAR(120), client_id VARCHAR(48), detail TEXT)"))
+    caplog.clear()
+    answer = web.post("/oauth/token", headers=_basic(info), data=form)
+    assert answer.status_code == 500 and "access_token" not in answer.get_data(as_text=True)
+    assert server.count(OAuth2Token) == 1  # the second token was rolled back with its row
+    assert "token.issued" not in [line["event"] for line in _lines(caplog)]
+
+
+def _rows(server: Server) -> list[AuditEvent]:
+    with server.state.db.session_factory() as session:
+        return list(session.query(AuditEvent).all())

@@ -3,9 +3,12 @@
 Every event goes two ways: a row of the ``audit_event`` table (what the home
 page and an operator's queries read) and one JSON line on the
 ``authgate.audit`` logger (what a log shipper forwards to a SIEM). Rows are
-written by one precompiled INSERT, a transaction of its own (autocommit), so
-an audit entry never rides on (or is rolled back with) the request's unit of
-work, and costs no ORM unit of work of its own.
+written by one precompiled INSERT. Most events are a transaction of their own
+(autocommit), so such an entry never rides on (or is rolled back with) the
+request's unit of work. A token issue or refresh is the one exception: its row
+joins the transaction that stores the token (:meth:`AuditLog.write`), so the
+token and its entry commit together or not at all, with one commit instead of
+two. No event costs an ORM unit of work.
 
 Nothing secret is ever written: callers pass names, ids, scopes and grant
 types, and :func:`redact` drops any detail whose name says it could be a
@@ -24,7 +27,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, insert
+from sqlalchemy import Connection, Engine, Table, bindparam, insert
 
 from authgate.server.models import AuditEvent
 from authgate.sqla.rows import Statement
@@ -64,14 +67,30 @@ class AuditLog:
 
     def record(self, kind: str, *, actor: str | None = None, client_id: str | None = None,
                **detail: Any) -> None:
+        """Write the event now, in a transaction of its own, and log its line."""
+        with self._engine.connect() as connection:
+            log_line = self.write(connection, kind, actor=actor, client_id=client_id, **detail)
+        log_line()
+
+    def write(self, connection: Connection, kind: str, *, actor: str | None = None,
+              client_id: str | None = None, **detail: Any) -> Callable[[], None]:
+        """Insert the event's row on ``connection``, inside its transaction if it has one,
+        and return what logs its line: call that once the row has committed.
+
+        For an event that is the very write it records (a token issued), so the
+        row commits with that write or not at all, in the same transaction.
+        """
         at = self._clock()
         clean = redact(detail)
-        with self._engine.connect() as connection:
-            self._insert.execute(connection, at, kind[:40], _cut(actor, 120),
-                                 _cut(client_id, 48), json.dumps(clean, default=str))
-        audit_lines.info(json.dumps({"at": round(at, 3), "event": kind, "actor": actor,
-                                     "client_id": client_id, **clean},
-                                    default=str, sort_keys=True))
+        self._insert.execute(connection, at, kind[:40], _cut(actor, 120),
+                             _cut(client_id, 48), json.dumps(clean, default=str))
+
+        def log_line() -> None:
+            audit_lines.info(json.dumps({"at": round(at, 3), "event": kind, "actor": actor,
+                                         "client_id": client_id, **clean},
+                                        default=str, sort_keys=True))
+
+        return log_line
 
     def sign_in(self, username: str, *, success: bool, remote_addr: str | None,
                 method: str = "password") -> None:

@@ -10,6 +10,7 @@ revocation at once while outside resource servers wait for ``exp``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,13 +122,21 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
             return user
 
     def save_token(token: dict[str, Any], request: OAuth2Request) -> Any:
-        record = store.save_token(token, request)
         grant_type = request.grant_type or "implicit"
-        audit.record("token.refreshed" if grant_type == "refresh_token" else "token.issued",
-                     actor=getattr(request.user, "username", None),
-                     client_id=request.client.get_client_id(), grant_type=grant_type,
-                     scope=token.get("scope"), auth_method=request.auth_method,
-                     refresh_token_issued="refresh_token" in token)
+        logged: list[Callable[[], None]] = []
+
+        def audit_in_same_transaction(_record: Any) -> None:
+            logged.append(audit.write(
+                db.session.connection(),
+                "token.refreshed" if grant_type == "refresh_token" else "token.issued",
+                actor=getattr(request.user, "username", None),
+                client_id=request.client.get_client_id(), grant_type=grant_type,
+                scope=token.get("scope"), auth_method=request.auth_method,
+                refresh_token_issued="refresh_token" in token))
+
+        record = store.save_token(token, request, before_commit=audit_in_same_transaction)
+        for log_line in logged:
+            log_line()
         return record
 
     # IS-10: x-nmos-<api> claims from the user's rights, for the granted scope only.
