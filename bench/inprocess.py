@@ -81,7 +81,8 @@ def make_ref(state_dir: str) -> Target:
     from bench.targets.reference import app as ref
 
     env = {"BENCH_DATABASE_URL": f"sqlite:///{state_dir}/ref.sqlite",
-           "BENCH_STATE_DIR": state_dir, "BENCH_ISSUER": "http://127.0.0.1:8000"}
+           "BENCH_STATE_DIR": state_dir, "BENCH_ISSUER": "http://127.0.0.1:8000",
+           "BENCH_TOKEN_FORMAT": os.environ.get("BENCH_TOKEN_FORMAT", "opaque")}
     ref.seed(env)
     app = ref.create_app(env)
     web = app.test_client()
@@ -95,7 +96,10 @@ def make_serve(state_dir: str) -> Target:
 
     app = create_app({"AUTHGATE_INSTANCE_PATH": f"{state_dir}/instance",
                       "AUTHGATE_DATABASE_URL": f"sqlite:///{state_dir}/serve.sqlite",
-                      "AUTHGATE_ISSUER": "http://127.0.0.1:8000"})
+                      "AUTHGATE_ISSUER": "http://127.0.0.1:8000",
+                      # BENCH_TOKEN_FORMAT=ES256 picks the signing algorithm (RS256 else)
+                      "AUTHGATE_JWT_ALG": os.environ.get("BENCH_TOKEN_FORMAT", "RS256")
+                      .replace("opaque", "RS256")})
     with app.app_context():
         admin.create_user(fx.USERNAME, fx.PASSWORD, fx.SCOPE)
         client = admin.create_oauth2_client("Bench client", list(fx.GRANT_TYPES),
