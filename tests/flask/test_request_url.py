@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 
 import pytest
-from werkzeug.datastructures import Headers
+from werkzeug.datastructures import Headers, MultiDict
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
@@ -109,3 +109,43 @@ def test_a_request_class_with_its_own_headers_keeps_them() -> None:
     req = Extra(EnvironBuilder(base_url="http://h.example", path="/x",
                                headers={"Authorization": "Bearer from-environ"}).get_environ())
     assert _core_headers(req) == {"authorization": "Bearer from-the-class"}
+
+
+def test_header_lookups_match_the_full_map() -> None:
+    """Looked up one by one (as endpoints do) or listed whole, the same headers."""
+    environ = EnvironBuilder(
+        base_url="http://h.example", path="/p", method="POST", data=b"a=b",
+        content_type="application/x-www-form-urlencoded",
+        headers=[("Authorization", "Bearer abc"), ("X_Under_Score", "u"),
+                 ("Accept-Language", "fr")]).get_environ()
+    environ = {"HTTP_CONTENT_TYPE": "text/evil", **environ, "CONTENT_LENGTH": ""}
+    req = Request(environ)
+    core = to_core_request(req).headers
+    listed = dict(core.items())
+    for name in ("Authorization", "AUTHORIZATION", "authorization", "content-type",
+                 "Content-Length", "x-under-score", "X_Under_Score", "x_under_score",
+                 "accept-language", "missing", "", "HTTP_AUTHORIZATION", "content_type"):
+        assert core.get(name) == listed.get(name.lower()), name
+        assert (name in core) is (name.lower() in listed), name
+    assert core.get("content-type") == "application/x-www-form-urlencoded"
+    assert core.get("content-length") is None  # empty, as werkzeug leaves it out
+    assert 42 not in core  # type: ignore[operator]
+    assert len(core) == len(listed) and "authorization" in repr(core)
+    assert "abc" not in repr(core)  # redacted, as for any Headers
+
+
+def test_query_parameters_with_and_without_a_query_string() -> None:
+    with_query = Request(EnvironBuilder(base_url="http://h.example", path="/p",
+                                        query_string="a=1&a=2&b=&c=%20x").get_environ())
+    assert to_core_request(with_query).query.items_list() == (
+        ("a", "1"), ("a", "2"), ("b", ""), ("c", " x"))
+    bare = Request(EnvironBuilder(base_url="http://h.example", path="/p").get_environ())
+    assert to_core_request(bare).query.items_list() == ()
+
+    class Extra(Request):
+        @property
+        def args(self) -> MultiDict[str, str]:  # type: ignore[override]
+            return MultiDict([("injected", "yes")])
+
+    own = Extra(EnvironBuilder(base_url="http://h.example", path="/p").get_environ())
+    assert to_core_request(own).query.items_list() == (("injected", "yes"),)

@@ -77,14 +77,6 @@ class Headers(Mapping[str, str]):
             mapping.setdefault(key.lower(), value)
         self._map = mapping
 
-    @classmethod
-    def of_lowercase(cls, mapping: dict[str, str]) -> Headers:
-        """Headers over ``mapping`` as it is: its names already lower-case, and
-        the dict no longer the caller's to change."""
-        headers = cls.__new__(cls)
-        headers._map = mapping
-        return headers
-
     def __getitem__(self, key: str) -> str:
         return self._map[key.lower()]
 

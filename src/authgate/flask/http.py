@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any, cast
 
 import flask
@@ -39,7 +40,7 @@ def to_core_request(request: WerkzeugRequest | None = None) -> Request:
         method=req.method,
         uri=request_url(req),
         headers=_headers(req),
-        query=Params(req.args.items(multi=True)),
+        query=_query(req),
         form=form,
         body=body,
         remote_addr=req.remote_addr,
@@ -48,28 +49,90 @@ def to_core_request(request: WerkzeugRequest | None = None) -> Request:
     return core
 
 
+_NO_PARAMS = Params()
+
+
+def _query(req: Any) -> Params:
+    """The query parameters; none to parse (most requests) skips werkzeug's parser."""
+    if not req.environ.get("QUERY_STRING") and type(req).args is SansioRequest.args:
+        return _NO_PARAMS
+    return Params(req.args.items(multi=True))
+
+
 _BODY_HEADERS = {"CONTENT_TYPE": "content-type", "CONTENT_LENGTH": "content-length"}
 
 
 def _headers(req: Any) -> Headers:
-    """The request's headers, read straight from the WSGI environ.
+    """The request's headers, read straight from the WSGI environ when asked for.
 
     The same names and values as werkzeug's ``EnvironHeaders`` (``HTTP_*`` keys
-    and the non-empty body headers), without its title-casing that ``Headers``
-    would only lower-case again. A request class with its own ``headers`` keeps
-    them.
+    and the non-empty body headers). A request class with its own ``headers``
+    keeps them.
     """
     given = req.headers
     if type(given) is not EnvironHeaders or given.environ is not req.environ:
         return Headers(given.items())
-    found: dict[str, str] = {}
-    for key, value in req.environ.items():
-        if key[:5] == "HTTP_":
-            if key != "HTTP_CONTENT_TYPE" and key != "HTTP_CONTENT_LENGTH":
-                found.setdefault(key[5:].replace("_", "-").lower(), value)
-        elif key in _BODY_HEADERS and value:
-            found.setdefault(_BODY_HEADERS[key], value)
-    return Headers.of_lowercase(found)
+    return _EnvironHeaders(req.environ)
+
+
+class _EnvironHeaders(Headers):
+    """Headers over a WSGI environ, looked up one name at a time.
+
+    An endpoint reads one to three headers (``Authorization``, ``Content-Type``,
+    ``Accept-Language``), while the environ holds every header and the
+    server's own keys: a lookup goes straight to ``HTTP_<NAME>``, and the full
+    map is built only for iteration. The environ is the request's own and, as
+    for werkzeug's ``EnvironHeaders``, is not expected to change under it.
+    """
+
+    __slots__ = ("_environ",)
+
+    def __init__(self, environ: dict[str, Any]) -> None:  # nothing to copy: read on demand
+        self._environ = environ
+
+    def __getitem__(self, key: str) -> str:
+        name = key.lower() if isinstance(key, str) else ""
+        if not name or "_" in name:  # werkzeug's names never hold one: no such header
+            raise KeyError(key)
+        environ_key = name.upper().replace("-", "_")
+        if environ_key in _BODY_HEADERS:
+            value = self._environ.get(environ_key)
+            if not value:
+                raise KeyError(key)
+            return cast(str, value)
+        return cast(str, self._environ["HTTP_" + environ_key])
+
+    def __contains__(self, key: object) -> bool:
+        try:
+            self[key]  # type: ignore[index]
+        except KeyError:
+            return False
+        return True
+
+    def _full(self) -> dict[str, str]:
+        try:
+            return self._map
+        except AttributeError:
+            pass
+        found: dict[str, str] = {}
+        for key, value in self._environ.items():
+            if key[:5] == "HTTP_":
+                if key != "HTTP_CONTENT_TYPE" and key != "HTTP_CONTENT_LENGTH":
+                    found.setdefault(key[5:].replace("_", "-").lower(), value)
+            elif key in _BODY_HEADERS and value:
+                found.setdefault(_BODY_HEADERS[key], value)
+        self._map = found
+        return found
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._full())
+
+    def __len__(self) -> int:
+        return len(self._full())
+
+    def __repr__(self) -> str:
+        self._full()
+        return super().__repr__()
 
 
 # What werkzeug's URL rebuilding leaves as it is: no percent sign (so nothing for its
