@@ -9,7 +9,8 @@ hooks, ``CodeChallenge(required=True)``, ``create_query_client_func`` /
 endpoint and grant, the RFC 9068 generator and validator for JWT access
 tokens, and Flask OAuth 1 ``ResourceProtector`` with SQLAlchemy hooks.
 
-Same environment variables and fixtures as the authgate target.
+Same environment variables and fixtures as the authgate target; SQLite keeps
+Flask-SQLAlchemy's defaults (rollback journal) unless ``BENCH_SQLITE_WAL=1``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ from authlib.oauth2.rfc9068 import JWTBearerTokenGenerator, JWTBearerTokenValida
 from flask import jsonify, request, session
 from flask_sqlalchemy import SQLAlchemy
 from joserfc.jwk import ECKey, RSAKey
+from sqlalchemy import event
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bench.targets import fixtures as fx
@@ -273,6 +275,15 @@ class BenchJWTValidator(JWTBearerTokenValidator):
 
 
 # -- the app ------------------------------------------------------------------------
+def _sqlite_wal(dbapi_connection, _record):
+    """Not Authlib's documented set-up (Flask-SQLAlchemy's SQLite defaults are): only with
+    ``BENCH_SQLITE_WAL=1``, to measure what WAL alone is worth to the reference."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
 def create_app(env: dict[str, str] | None = None) -> flask.Flask:
     env = dict(os.environ if env is None else env)
     issuer = env.get("BENCH_ISSUER", "http://127.0.0.1:8000")
@@ -285,6 +296,10 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
         OAUTH1_SUPPORTED_SIGNATURE_METHODS=["HMAC-SHA1"],
     )
     db.init_app(app)
+    if env.get("BENCH_SQLITE_WAL") == "1":  # sensitivity runs only, see docs/performance.md
+        with app.app_context():
+            if db.engine.dialect.name == "sqlite":
+                event.listen(db.engine, "connect", _sqlite_wal)
 
     server = AuthorizationServer()
     server.init_app(app, query_client=create_query_client_func(db.session, Client),
