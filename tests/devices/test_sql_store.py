@@ -195,3 +195,60 @@ def test_legacy_poll_reads_the_credential_once(harness_over_sql: Harness, clock:
     assert statements == ["SELECT", "UPDATE"]
     clock.advance(5)
     assert legacy().json()["error"] == "invalid_grant"
+
+
+class _CountingFactory(sessionmaker):  # type: ignore[type-arg]
+    """A sessionmaker that counts the sessions it makes."""
+
+    made = 0
+
+    def __call__(self, **local_kw: Any) -> Session:
+        self.made += 1
+        return super().__call__(**local_kw)
+
+
+class _OwnBindSession(Session):
+    """Chooses its bind itself (as Flask-SQLAlchemy's session does)."""
+
+    def get_bind(self, *args: Any, **kwargs: Any) -> Any:
+        return super().get_bind(*args, **kwargs)
+
+
+def test_reads_skip_the_session_only_when_it_would_add_nothing(engine: sa.Engine) -> None:
+    plain = _CountingFactory(engine, expire_on_commit=False)
+    store = SQLDeviceStore(plain, DeviceCode)
+    assert store.save_device_credential(_credential(), NOW)
+    made = plain.made
+    assert store.query_device_credential("a" * 64) == _credential()
+    assert store.query_user_code("BCDFGHJK") == _credential()
+    assert store.query_device_credential("b" * 64) is None
+    assert plain.made == made  # a pooled connection, no session
+
+    # Sessions that bring something to a read are used for it.
+    begun: list[Any] = []
+    hooked = _CountingFactory(engine, expire_on_commit=False)
+    sa.event.listen(hooked, "after_begin", lambda *args: begun.append(args))
+    own_bind = _CountingFactory(engine, class_=_OwnBindSession, expire_on_commit=False)
+    several = _CountingFactory(binds={DeviceCode: engine}, expire_on_commit=False)
+    for factory in (hooked, own_bind, several):
+        other = SQLDeviceStore(factory, DeviceCode)
+        assert other.query_device_credential("a" * 64) == _credential()
+        assert other.query_user_code("BCDFGHJK") == _credential()
+        assert factory.made == 2
+    assert len(begun) == 2  # the hook saw both reads' transactions
+
+
+def test_a_listener_on_every_session_keeps_reads_in_a_session(engine: sa.Engine) -> None:
+    store = _store(engine, DeviceCode)
+    assert store.save_device_credential(_credential(), NOW)
+    begun: list[Any] = []
+
+    def hook(*args: Any) -> None:
+        begun.append(args)
+
+    sa.event.listen(Session, "after_begin", hook)
+    try:
+        assert store.query_device_credential("a" * 64) == _credential()
+    finally:
+        sa.event.remove(Session, "after_begin", hook)
+    assert len(begun) == 1

@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy import (
     Column,
+    Connection,
+    Engine,
     Float,
     Integer,
-    Select,
     String,
     Text,
     bindparam,
@@ -28,7 +29,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import ColumnProperty, Mapped, Mapper, Session, mapped_column
+from sqlalchemy.orm import (
+    ColumnProperty,
+    Mapped,
+    Mapper,
+    Session,
+    mapped_column,
+    sessionmaker,
+)
 
 from authgate.core.oauth2.device import (
     APPROVED,
@@ -37,7 +45,7 @@ from authgate.core.oauth2.device import (
     PENDING,
     DeviceCredential,
 )
-from authgate.sqla.rows import RowInserter, loads_plainly
+from authgate.sqla.rows import RowInserter, Statement, loads_plainly
 
 __all__ = ["DeviceCodeMixin", "SQLDeviceStore"]
 
@@ -75,8 +83,10 @@ class SQLDeviceStore:
 
     ``session_factory`` makes a new session per operation (a ``sessionmaker``),
     so the store is safe to share between threads and each transition commits
-    on its own. A poll is one session and one indexed read, no commit (the
-    statement is built once and read as a plain row); a new credential is one
+    on its own. A poll is one indexed read, compiled once and read as a plain
+    row, on a pooled connection of the factory's engine (through a session
+    when the factory's sessions bring anything to it: several binds, their own
+    ``get_bind``, transaction or statement listeners); a new credential is one
     ``INSERT`` when nothing hooks the model's inserts.
     """
 
@@ -141,6 +151,10 @@ class SQLDeviceStore:
 
     # -- reads --------------------------------------------------------------------------
     def _one(self, reader: _CredentialReader, value: str) -> DeviceCredential | None:
+        engine = _plain_engine(self.session_factory) if reader.plain else None
+        if engine is not None:  # a read needs no unit of work: a pooled connection will do
+            with engine.connect() as connection:
+                return reader.read_row(connection, value)
         with self.session_factory() as session:
             return reader.read(session, value)
 
@@ -182,9 +196,9 @@ class _CredentialReader:
     The credential is a value object, so no ORM instance is needed on the way:
     a Core ``SELECT`` of the eight columns, built once, becomes the
     :class:`DeviceCredential` directly, as :meth:`DeviceCodeMixin.to_credential`
-    would make it (about half the cost of an ORM query). It still runs through
-    ``session.execute``, so the session's bind, transaction and statement events
-    see it. A model whose instances the ORM must build (inheritance, a column
+    would make it (about half the cost of an ORM query), by a :class:`Statement`
+    on the DBAPI connection (through ``Connection.execute`` when cursor listeners
+    or echo are on). A model whose instances the ORM must build (inheritance, a column
     that is not a plain column of its table, ``load`` listeners, its own
     ``to_credential``) is read through the ORM and its ``to_credential``.
     """
@@ -194,19 +208,30 @@ class _CredentialReader:
 
     def __init__(self, model: type[Any], key: str) -> None:
         mapper: Mapper[Any] = inspect(model)
+        self._mapper = mapper
         self._orm = select(model).where(getattr(model, key) == bindparam("value"))
-        self._core: Select[Any] | None = None
+        self._core: Statement | None = None
         found = [_plain_column(mapper, name) for name in (key, *self._FIELDS)]
         columns = [column for column in found if column is not None]
         if _reads_plainly(mapper, model) and len(columns) == len(found):
             where, *selected = columns
-            self._core = select(*selected).where(where == bindparam("value"))
+            self._core = Statement(select(*selected).where(where == bindparam("value")),
+                                   "value")
+
+    @property
+    def plain(self) -> bool:
+        """Whether a row is all it takes (no ORM instance to build)."""
+        return self._core is not None
 
     def read(self, session: Session, value: str) -> DeviceCredential | None:
         if self._core is None:
             record = session.scalars(self._orm, {"value": value}).first()
             return None if record is None else record.to_credential()
-        row = session.execute(self._core, {"value": value}).first()
+        return self.read_row(session.connection(bind_arguments={"mapper": self._mapper}), value)
+
+    def read_row(self, connection: Connection, value: str) -> DeviceCredential | None:
+        assert self._core is not None
+        row = self._core.first(connection, value)
         if row is None:
             return None
         code_hash, user_code, client_id, scope, expires_at, interval, status, user_id = row
@@ -232,6 +257,32 @@ def _reads_plainly(mapper: Mapper[Any], model: type[Any]) -> bool:
     """Whether a row of the model's table says all its ``to_credential`` would."""
     return loads_plainly(mapper) and \
         getattr(model, "to_credential", None) is DeviceCodeMixin.to_credential
+
+
+def _plain_engine(factory: Any) -> Engine | None:
+    """The engine a plain ``sessionmaker`` binds, when a read may skip the session.
+
+    Only for a factory whose sessions would add nothing to a read: one engine
+    (no ``binds``), SQLAlchemy's own ``get_bind``, and no session listeners
+    that act on a transaction or a statement (an ``after_begin`` hook that sets
+    a PostgreSQL ``search_path`` or role, say). Anything else reads through a
+    session, as before. The engine's own events (connect, checkout, cursor
+    listeners) apply either way.
+    """
+    if not isinstance(factory, sessionmaker):
+        return None
+    bind = factory.kw.get("bind")
+    cls = factory.class_
+    if not isinstance(bind, Engine) or factory.kw.get("binds") or \
+            cls.get_bind is not Session.get_bind:
+        return None
+    # The listeners a session of this class would have (its own, its factory's and
+    # Session's): read off an uninitialised instance, as ``__init__`` is what costs.
+    events = object.__new__(cls).dispatch
+    if events.after_begin or events.do_orm_execute or events.after_transaction_create or \
+            events.after_transaction_end or events.after_soft_rollback:
+        return None
+    return bind
 
 
 def _rowcount(result: Any) -> int:

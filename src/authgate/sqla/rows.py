@@ -156,6 +156,7 @@ def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]) -> 
 class Statement:
     """``execute(connection, *values)``: one UPDATE, DELETE or INSERT with bound
     parameters ``names``, compiled once per dialect; returns the matched row count.
+    ``first(connection, *values)``: the first row of a SELECT, as a tuple.
 
     For the single-use decisions of the hot paths (consume a code, rotate a
     refresh token), where the row count says who won and building the statement
@@ -188,11 +189,25 @@ class Statement:
             return int(cast(CursorResult[Any], result).rowcount)
         return _run(connection, compiled, values).rowcount
 
+    def first(self, connection: Connection, *values: Any) -> tuple[Any, ...] | None:
+        """The first row of a SELECT (values converted as SQLAlchemy would), or None.
+
+        For a lookup whose answer is a value rather than an ORM instance: no
+        result object, no row class, just the tuple.
+        """
+        compiled = self._compile(connection)
+        if compiled.needs_core or not _bypassable(connection):
+            row = connection.execute(self.statement,
+                                     dict(zip(self._names, values, strict=True))).first()
+            return None if row is None else tuple(row)
+        return _run(connection, compiled, values).row
+
     def _compile(self, connection: Connection) -> _Compiled:
         compiled = self._compiled.get(id(connection.dialect))
         if compiled is None:
+            columns = tuple(getattr(self.statement, "selected_columns", ()))
             compiled = self._compiled[id(connection.dialect)] = _Compiled(
-                self.statement, self._names, (), connection.dialect)
+                self.statement, self._names, columns, connection.dialect)
         return compiled
 
 
