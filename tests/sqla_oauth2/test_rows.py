@@ -418,3 +418,30 @@ def test_insert_with_session_flush_listeners_goes_through_the_flush(rows):
         RowInserter(Token).insert(session, record)
         session.commit()
         assert flushed == [record] and inspect(record).persistent
+
+
+def test_statement_first_is_the_first_row_converted_as_core_converts_it(rows):
+    """``first``: the SELECT's first row as a tuple, typed as ``Connection.execute``
+    types it (the digest column hashes its bound value), on the direct path and
+    through Core when a cursor listener is on."""
+    table = Token.__table__
+    find = Statement(select(table.c.id, table.c.scope, table.c.issued_at, table.c.expires_in)
+                     .where(table.c.access_token == bindparam("a")), "a")
+    expected = (TOKEN_ID, "profile", 100, 3600)
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    with rows.connect() as conn:
+        core = conn.execute(find.statement, {"a": "clear-access"}).first()
+        assert find.first(conn, "clear-access") == tuple(core) == expected
+        assert find.first(conn, "unknown") is None
+    event.listen(rows, "before_cursor_execute", listen)
+    try:
+        with rows.connect() as conn:
+            assert find.first(conn, "clear-access") == expected
+            assert find.first(conn, "unknown") is None
+    finally:
+        event.remove(rows, "before_cursor_execute", listen)
+    assert len(seen) == 2
