@@ -2,7 +2,9 @@
 
 What a Flask developer following ``docs/oauth2.md``, ``docs/oauth1.md`` and
 ``docs/jwt.md`` would write: Flask-SQLAlchemy models on the SQLAlchemy
-mixins, hand-written grants with the atomic hook helpers, the seed-style
+mixins, hand-written grants with the atomic hook helpers and the row tools
+(``authgate.sqla.rows``, for the hooks' lookups and the code insert, as
+``docs/oauth2.md`` shows them; the app's own user and consent lookups too), the seed-style
 ``create_*`` helpers, a remembered consent, and the device flow over
 ``SQLDeviceStore``, SQLite in WAL mode. ``BENCH_TOKEN_FORMAT`` switches access tokens to RS256 or
 ES256 JWTs validated locally by ``/api/me``.
@@ -61,6 +63,7 @@ from authgate.sqla.oauth2 import (
     create_save_token_func,
     rotate_refresh_token,
 )
+from authgate.sqla.rows import RowInserter, RowLoader
 from bench.targets import fixtures as fx
 
 db = SQLAlchemy()
@@ -128,6 +131,14 @@ class OAuth1Nonce(db.Model, OAuth1TimestampNonceMixin):
 
 
 # -- grants ---------------------------------------------------------------------------
+# As docs/oauth2.md writes them: the hooks' lookups and the code insert by the row tools.
+insert_code = RowInserter(AuthorizationCode)
+code_by_value = RowLoader(AuthorizationCode, AuthorizationCode.code)
+token_by_refresh = RowLoader(Token, Token.refresh_token)
+user_by_id = RowLoader(User, User.id)
+consent_of = RowLoader(Consent, Consent.user_id, Consent.client_id)
+
+
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
@@ -139,26 +150,27 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
             code_challenge=request.data.get("code_challenge"),
             code_challenge_method=request.data.get("code_challenge_method"),
         )
-        db.session.add(item)
+        insert_code.insert(db.session, item)
         db.session.commit()
         return item
 
     def query_authorization_code(self, code, client):
-        return AuthorizationCode.query.filter_by(code=code, client_id=client.client_id).first()
+        item = code_by_value.load(db.session, code)
+        return item if item is not None and item.client_id == client.client_id else None
 
     def delete_authorization_code(self, authorization_code):
         return consume_authorization_code(db.session, authorization_code)
 
     def authenticate_user(self, authorization_code):
-        return db.session.get(User, authorization_code.user_id)
+        return user_by_id.load(db.session, authorization_code.user_id)
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):
     def authenticate_refresh_token(self, refresh_token):
-        return Token.query.filter_by(refresh_token=refresh_token).first()
+        return token_by_refresh.load(db.session, refresh_token)
 
     def authenticate_user(self, credential):
-        return db.session.get(User, credential.user_id)
+        return user_by_id.load(db.session, credential.user_id)
 
     def revoke_old_credential(self, credential):
         return rotate_refresh_token(db.session, credential)
@@ -237,7 +249,7 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
 
     def current_user():
         uid = session.get("uid")
-        return db.session.get(User, uid) if uid is not None else None
+        return user_by_id.load(db.session, uid) if uid is not None else None
 
     @app.post("/login")
     def login():
@@ -259,7 +271,7 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
             return server.handle_error_response(error)
         client_id = grant.client.client_id
         wanted = set((grant.request.scope or "").split())
-        consent = Consent.query.filter_by(user_id=user.id, client_id=client_id).first()
+        consent = consent_of.load(db.session, user.id, client_id)
         if request.method == "GET" and consent is not None and \
                 wanted <= set(consent.scope.split()):
             return server.create_authorization_response(grant_user=user)
