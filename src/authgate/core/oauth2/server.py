@@ -189,10 +189,16 @@ class AuthorizationServer:
         grant_cls: Any = entry[0]
         return str(grant_cls.RESPONSE_MODE)
 
-    def create_authorization_response(self, request: Request, grant_user: Any) -> Response:
-        """Finish the consent: ``grant_user=None`` means the user denied."""
+    def create_authorization_response(self, request: Request, grant_user: Any,
+                                      grant: Any = None) -> Response:
+        """Finish the consent: ``grant_user=None`` means the user denied.
+
+        ``grant``: what :meth:`get_consent_grant` returned for this same request
+        and ``end_user=grant_user``, to skip validating it a second time.
+        """
         try:
-            grant = self.get_consent_grant(request, end_user=grant_user)
+            if grant is None:
+                grant = self.get_consent_grant(request, end_user=grant_user)
             try:
                 params = grant.create_authorization_response(grant.redirect_uri, grant_user)
             except OAuth2Error as error:

@@ -118,13 +118,32 @@ class AuthorizationServer:
     # -- flows --------------------------------------------------------------------------
     def get_consent_grant(self, request: WerkzeugRequest | None = None,
                           end_user: Any = None) -> Any:
-        """Validate the authorization request; raises :class:`OAuth2Error` if invalid."""
-        return self.core.get_consent_grant(to_core_request(request), end_user=end_user)
+        """Validate the authorization request; raises :class:`OAuth2Error` if invalid.
+
+        The grant is kept for the rest of this request: a view that validates and
+        then answers at once (consent already given) does not validate twice.
+        """
+        core_request = to_core_request(request)
+        grant = self.core.get_consent_grant(core_request, end_user=end_user)
+        if end_user is not None:
+            _environ(request)[_GRANT_KEY] = (core_request, end_user, grant)
+        return grant
 
     def create_authorization_response(self, request: WerkzeugRequest | None = None,
                                       grant_user: Any = None) -> flask.Response:
+        """Finish the authorization; ``grant_user=None`` means the user denied.
+
+        The request is validated again, unless :meth:`get_consent_grant` validated
+        this very request for this very user moments ago (the same view call).
+        """
         core_request = to_core_request(request)
-        response = self.core.create_authorization_response(core_request, grant_user)
+        grant = None
+        if grant_user is not None:
+            kept = _environ(request).pop(_GRANT_KEY, None)
+            if kept is not None and kept[0] is core_request and kept[1] is grant_user:
+                grant = kept[2]
+        response = self.core.create_authorization_response(core_request, grant_user,
+                                                           grant=grant)
         return to_flask_response(response)
 
     def handle_error_response(self, error: OAuth2Error,
@@ -147,3 +166,11 @@ class AuthorizationServer:
     def create_metadata_response(self, **extra: Any) -> flask.Response:
         """The RFC 8414 document as a response (cacheable: it holds no secret)."""
         return to_flask_response(json_response(200, self.metadata(**extra), no_store=False))
+
+
+_GRANT_KEY = "authgate.consent_grant"
+
+
+def _environ(request: WerkzeugRequest | None) -> dict[str, Any]:
+    req = request if request is not None else flask.request
+    return req.environ
