@@ -332,6 +332,79 @@ def test_related_object_held_by_the_session_is_reused_as_a_lazy_load_would(owned
         assert item.owner is held and held.name == "changed, not flushed"
 
 
+class _Node(_OwnBase):
+    """A model related to its own table: the join must alias it."""
+
+    __tablename__ = "ag_test_rows_node"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(20), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("ag_test_rows_node.id"))
+    parent: Mapped[_Node | None] = relationship(remote_side=[id])
+
+
+def _sql_seen(engine: Any) -> list[str]:
+    """Every statement SQLite itself runs (its trace callback: below SQLAlchemy's events,
+    which would turn the direct path off)."""
+    seen: list[str] = []
+
+    @event.listens_for(engine, "connect")
+    def trace(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.set_trace_callback(seen.append)
+
+    engine.dispose()  # new connections, traced
+    return seen
+
+
+def test_related_rows_come_in_the_same_select(owned):
+    seen = _sql_seen(owned)
+    loader = RowLoader(_Owned, _Owned.label, related=["owner"])
+    with _session(owned) as session:
+        session.connection()
+        seen.clear()
+        item = loader.load(session, "a")
+        assert item.owner.name == "alice" and inspect(item.owner).persistent
+        selects = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT")]
+        assert len(selects) == 1 and "JOIN" in selects[0].upper()
+
+
+def test_a_key_without_a_row_is_no_object(owned):
+    with owned.begin() as conn:  # SQLite does not enforce the foreign key here
+        conn.execute(insert(_Owned.__table__), [
+            {"id": 3, "label": "dangling", "owner_id": 99, "keeper_id": None}])
+    loader = RowLoader(_Owned, _Owned.label, related=["owner"])
+    with _session(owned) as session:
+        item = loader.load(session, "dangling")
+        assert item.owner_id == 99 and item.owner is None
+        assert session.get(_Owner, 99) is None
+
+
+def test_a_relationship_to_its_own_table_is_joined_through_an_alias(owned):
+    with owned.begin() as conn:
+        conn.execute(insert(_Node.__table__), [
+            {"id": 1, "label": "root", "parent_id": None},
+            {"id": 2, "label": "leaf", "parent_id": 1}])
+    loader = RowLoader(_Node, _Node.label, related=["parent"])
+    with _session(owned) as session:
+        leaf = loader.load(session, "leaf")
+        assert leaf.label == "leaf" and leaf.parent.label == "root"
+        assert leaf.parent.parent_id is None
+        assert loader.load(session, "root").parent is None
+
+
+def test_a_related_model_on_another_database_is_loaded_by_its_own_query(owned, tmp_path):
+    elsewhere = sqlite_engine(tmp_path / "owners.db")
+    _OwnBase.metadata.create_all(elsewhere)
+    with elsewhere.begin() as conn:
+        conn.execute(insert(_Owner.__table__), [{"id": 1, "name": "alice elsewhere"}])
+    loader = RowLoader(_Owned, _Owned.label, related=["owner"])
+    try:
+        with Session(binds={_Owned: owned, _Owner: elsewhere}) as session:
+            item = loader.load(session, "a")
+            assert item.owner.name == "alice elsewhere"
+    finally:
+        elsewhere.dispose()
+
+
 # -- Statement ------------------------------------------------------------------------
 def test_statement_counts_rows_and_binds_its_literals(rows):
     table = Token.__table__

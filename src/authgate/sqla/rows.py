@@ -236,8 +236,10 @@ class RowLoader:
     ``columns`` should identify at most one row (a unique key); if several match,
     the first the database returns is used. ``related`` names many-to-one
     relationships to load with it (a token's ``user``, read on every protected
-    request): by primary key, from the session if it holds the target, as the
-    lazy load would, but without the ORM's query.
+    request): in the same SELECT, by a LEFT JOIN on the target's primary key,
+    when the target lives in the same database (else by its own query); the
+    session's own instance is kept if it holds the target, as the lazy load
+    would do.
     """
 
     def __init__(self, model: type[Any], *columns: Any, related: Sequence[str] = ()) -> None:
@@ -261,6 +263,11 @@ class RowLoader:
         self._statement = select(*self._columns).where(where)
         self._compiled: dict[int, _Compiled] = {}
         self._related = tuple(filter(None, (self._to_one(name) for name in related)))
+        self._joined: Any = None  # the row and its related rows in one SELECT
+        self._slices: tuple[tuple[int, int], ...] = ()
+        self._joined_compiled: dict[int, _Compiled] = {}
+        if self._related and self._direct:
+            self._build_join(where)
 
     def _to_one(self, name: str) -> tuple[str, tuple[int, ...], RowLoader] | None:
         """How to load relationship ``name`` from a row: the positions of its foreign
@@ -281,6 +288,27 @@ class RowLoader:
         return (name, tuple(positions[column] for column in locals_),
                 RowLoader(target.class_, *target.primary_key))
 
+    def _build_join(self, where: Any) -> None:
+        """``SELECT row, related rows FROM t LEFT JOIN target ON target.pk = t.fk``: one
+        statement for what would be one query per relationship; each target is
+        aliased, so a relationship to the model's own table joins as well."""
+        selected: list[Any] = list(self._columns)
+        joined: Any = self._mapper.local_table
+        slices = []
+        for _name, positions, loader in self._related:
+            target = loader._mapper.local_table.alias()
+            assert loader._pk_positions is not None
+            pk = [loader._columns[i] for i in loader._pk_positions]  # the mapper's order
+            joined = joined.outerjoin(target, and_(*(
+                target.c[column.key] == self._columns[position]
+                for column, position in zip(pk, positions, strict=True))))
+            start = len(selected)
+            selected.extend(target.c[column.key] for column in loader._columns)
+            slices.append((start, len(selected)))
+        self._joined = select(*selected).select_from(joined).where(where)
+        self._joined_columns = tuple(selected)
+        self._slices = tuple(slices)
+
     def __repr__(self) -> str:
         return f"<RowLoader {self.model.__name__} {'direct' if self._direct else 'orm'}>"
 
@@ -293,6 +321,8 @@ class RowLoader:
         if not self._direct or not _bypassable(connection):
             params = dict(zip(self._names, values, strict=True))
             return session.execute(self.orm_statement, params).scalars().first()
+        if self._joined is not None and self._related_share(session, connection):
+            return self._load_joined(session, connection, values)
         row = self._fetch(connection, values)
         if row is None:
             return None
@@ -301,6 +331,41 @@ class RowLoader:
             key = [row[i] for i in positions]
             set_committed_value(instance, name, None if None in key else
                                 loader.get(session, key))
+        return instance
+
+    def _related_share(self, session: Any, connection: Connection) -> bool:
+        """Whether every related model is read from this connection's database (the
+        join cannot reach across binds)."""
+        for _name, _positions, loader in self._related:
+            bind = session.get_bind(mapper=loader._mapper)
+            if bind is not connection.engine and bind is not connection:
+                return False
+        return True
+
+    def _load_joined(self, session: Any, connection: Connection, values: Sequence[Any]) -> Any:
+        compiled = self._joined_compiled.get(id(connection.dialect))
+        if compiled is None:
+            compiled = self._joined_compiled[id(connection.dialect)] = _Compiled(
+                self._joined, self._names, self._joined_columns, connection.dialect)
+        full = _run(connection, compiled, values).row
+        if full is None:
+            return None
+        row = full[:len(self._columns)]
+        instance = self._instance(session, row)
+        for (name, positions, loader), (start, end) in zip(self._related, self._slices,
+                                                           strict=True):
+            key = tuple(row[i] for i in positions)
+            value = None
+            if None not in key:
+                # As a lazy load: the session's own instance if it holds one, as it is.
+                mapper = loader._mapper
+                value = session.identity_map.get(mapper.identity_key_from_primary_key(key))
+                if value is None:
+                    target = full[start:end]
+                    assert loader._pk_positions is not None
+                    if None not in (target[i] for i in loader._pk_positions):  # row found
+                        value = loader._instance(session, target)
+            set_committed_value(instance, name, value)
         return instance
 
     def get(self, session: Any, key: Sequence[Any]) -> Any:
