@@ -9,8 +9,8 @@
                                           # errors counted, worker memory sampled
     python -m bench --quick --server granian   # every target under granian instead of gunicorn
 
-Results go to ``bench/results/latest.{json,md,png}`` and ``bench/results/runs/<time>/``
-(``--results DIR``: ``DIR/latest.*`` and ``DIR/runs/<time>/``).
+Results go to ``bench/results/latest.{json,md,png}`` (a soak: ``soak.{json,md}``) and
+``bench/results/runs/<time>/`` (``--results DIR``: the same under ``DIR``).
 """
 
 from __future__ import annotations
@@ -285,7 +285,9 @@ def soak(seconds: float, db: str, settings: measure.Settings, root: pathlib.Path
 
 # -- output ------------------------------------------------------------------------------
 def write_results(summary: dict[str, Any], run_dir: pathlib.Path, chart: bool,
-                  results: pathlib.Path = RESULTS) -> None:
+                  results: pathlib.Path = RESULTS, published: str = "latest") -> None:
+    """Write the run's files, then publish them as ``results/<published>.*`` (a soak
+    as ``soak.*``, so it never replaces the last full run's ``latest.*``)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     for name, text in (("results.json", json.dumps(summary, indent=1)),
                        ("results.md", report.markdown(summary))):
@@ -302,10 +304,10 @@ def write_results(summary: dict[str, Any], run_dir: pathlib.Path, chart: bool,
     for name in ("results.json", "results.md", "chart.png"):
         if (run_dir / name).exists():
             suffix = name.split(".")[-1]
-            tmp = results / f"latest.{suffix}.tmp"
+            tmp = results / f"{published}.{suffix}.tmp"
             shutil.copyfile(run_dir / name, tmp)
-            tmp.replace(results / f"latest.{suffix}")
-    log(f"results: {run_dir} (and {results}/latest.*)")
+            tmp.replace(results / f"{published}.{suffix}")
+    log(f"results: {run_dir} (and {results}/{published}.*)")
 
 
 def run_micro(quick: bool) -> list[dict[str, Any]]:
@@ -432,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
                 summary["micro"] = run_micro(args.quick)
         summary["rows"] = report.aggregate(summary["measurements"])
         summary["ratios"] = report.ratios(summary["rows"])
-        write_results(summary, run_dir, chart=not args.no_chart, results=results)
+        write_results(summary, run_dir, chart=not args.no_chart, results=results,
+                      published="soak" if args.soak else "latest")
         print(report.markdown(summary))
         soak_failed = args.soak and not summary["soak"]["ok"]
         return 1 if summary["failures"] or soak_failed else 0
