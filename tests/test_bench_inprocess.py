@@ -51,3 +51,20 @@ def test_instruction_count_under_callgrind() -> None:
     # A Flask GET through the test client is hundreds of thousands of instructions;
     # a count far off that means the collection window no longer wraps the calls.
     assert 100_000 < int(found.group(1).replace(",", "")) < 20_000_000
+
+
+def test_a_soak_publishes_soak_files_and_leaves_latest_alone(tmp_path: pathlib.Path) -> None:
+    """A soak's results go to ``soak.*``: the last full run's ``latest.*`` stay as they are."""
+    from bench import cli
+
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "latest.md").write_text("the full run")
+    soak = {"seconds": 1, "db": "sqlite", "growth_limit_kib": 10240, "runs": [], "ok": True}
+    summary = {"started": "now", "server": "gunicorn", "server_settings": {}, "rows": [],
+               "ratios": [], "soak": soak}
+    cli.write_results(summary, tmp_path / "run", chart=False, results=results,
+                      published="soak")
+    assert (results / "latest.md").read_text() == "the full run"
+    assert (results / "soak.md").read_text().startswith("# authgate soak (now)")
+    assert (results / "soak.json").exists() and not (results / "latest.json").exists()
