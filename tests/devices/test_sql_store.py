@@ -230,12 +230,16 @@ def test_reads_skip_the_session_only_when_it_would_add_nothing(engine: sa.Engine
     sa.event.listen(hooked, "after_begin", lambda *args: begun.append(args))
     own_bind = _CountingFactory(engine, class_=_OwnBindSession, expire_on_commit=False)
     several = _CountingFactory(binds={DeviceCode: engine}, expire_on_commit=False)
-    for factory in (hooked, own_bind, several):
+    executed: list[Any] = []
+    watched = _CountingFactory(engine, expire_on_commit=False)
+    sa.event.listen(watched, "do_orm_execute", lambda state: executed.append(state.statement))
+    for factory in (hooked, own_bind, several, watched):
         other = SQLDeviceStore(factory, DeviceCode)
         assert other.query_device_credential("a" * 64) == _credential()
         assert other.query_user_code("BCDFGHJK") == _credential()
         assert factory.made == 2
     assert len(begun) == 2  # the hook saw both reads' transactions
+    assert len(executed) == 2  # and a statement listener both reads
 
 
 def test_a_listener_on_every_session_keeps_reads_in_a_session(engine: sa.Engine) -> None:

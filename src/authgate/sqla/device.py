@@ -198,9 +198,11 @@ class _CredentialReader:
     :class:`DeviceCredential` directly, as :meth:`DeviceCodeMixin.to_credential`
     would make it (about half the cost of an ORM query), by a :class:`Statement`
     on the DBAPI connection (through ``Connection.execute`` when cursor listeners
-    or echo are on). A model whose instances the ORM must build (inheritance, a column
-    that is not a plain column of its table, ``load`` listeners, its own
-    ``to_credential``) is read through the ORM and its ``to_credential``.
+    or echo are on, through ``session.execute`` when the session has
+    ``do_orm_execute`` listeners). A model whose instances the ORM must build
+    (inheritance, a column that is not a plain column of its table, ``load``
+    listeners, its own ``to_credential``) is read through the ORM and its
+    ``to_credential``.
     """
 
     _FIELDS = ("device_code_hash", "user_code", "client_id", "scope", "expires_at",
@@ -227,11 +229,17 @@ class _CredentialReader:
         if self._core is None:
             record = session.scalars(self._orm, {"value": value}).first()
             return None if record is None else record.to_credential()
+        if session.dispatch.do_orm_execute:  # statement listeners see it, as they did
+            row = session.execute(self._core.statement, {"value": value}).first()
+            return self._credential(None if row is None else tuple(row))
         return self.read_row(session.connection(bind_arguments={"mapper": self._mapper}), value)
 
     def read_row(self, connection: Connection, value: str) -> DeviceCredential | None:
         assert self._core is not None
-        row = self._core.first(connection, value)
+        return self._credential(self._core.first(connection, value))
+
+    @staticmethod
+    def _credential(row: tuple[Any, ...] | None) -> DeviceCredential | None:
         if row is None:
             return None
         code_hash, user_code, client_id, scope, expires_at, interval, status, user_id = row
