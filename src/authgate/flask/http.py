@@ -17,6 +17,7 @@ __all__ = ["FORM_MEDIA_TYPES", "request_url", "to_core_request", "to_flask_respo
 
 FORM_MEDIA_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 _ENVIRON_KEY = "authgate.core_request"
+_NO_PARAMS = Params()
 
 
 def to_core_request(request: WerkzeugRequest | None = None) -> Request:
@@ -33,13 +34,14 @@ def to_core_request(request: WerkzeugRequest | None = None) -> Request:
     cached = req.environ.get(_ENVIRON_KEY)
     if cached is not None:
         return cast(Request, cached)
-    content_type = media_type(req.headers.get("Content-Type"))
-    form = Params(req.form.items(multi=True)) if content_type in FORM_MEDIA_TYPES else Params()
+    headers = _headers(req)
+    content_type = media_type(headers.get("content-type"))
+    form = Params(req.form.items(multi=True)) if content_type in FORM_MEDIA_TYPES else _NO_PARAMS
     body = req.get_data(cache=True) if content_type == "application/json" else b""
     core = req.environ[_ENVIRON_KEY] = Request(
         method=req.method,
         uri=request_url(req),
-        headers=_headers(req),
+        headers=headers,
         query=_query(req),
         form=form,
         body=body,
@@ -47,9 +49,6 @@ def to_core_request(request: WerkzeugRequest | None = None) -> Request:
         is_secure=req.is_secure,
     )
     return core
-
-
-_NO_PARAMS = Params()
 
 
 def _query(req: Any) -> Params:

@@ -123,19 +123,20 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
 
     def save_token(token: dict[str, Any], request: OAuth2Request) -> Any:
         grant_type = request.grant_type or "implicit"
-        logged: list[Callable[[], None]] = []
+        log_line: Callable[[], None] | None = None
 
         def audit_in_same_transaction(_record: Any) -> None:
-            logged.append(audit.write(
+            nonlocal log_line
+            log_line = audit.write(
                 db.session.connection(),
                 "token.refreshed" if grant_type == "refresh_token" else "token.issued",
                 actor=getattr(request.user, "username", None),
                 client_id=request.client.get_client_id(), grant_type=grant_type,
                 scope=token.get("scope"), auth_method=request.auth_method,
-                refresh_token_issued="refresh_token" in token))
+                refresh_token_issued="refresh_token" in token)
 
         record = store.save_token(token, request, before_commit=audit_in_same_transaction)
-        for log_line in logged:
+        if log_line is not None:  # logged once the row has committed with the token
             log_line()
         return record
 

@@ -39,7 +39,7 @@ def scopes_satisfied(granted: str | None, required: Iterable[str] | None) -> boo
     try:
         alternatives = _alternatives(tuple(required))
     except TypeError:  # an alternative given as a list: not hashable, parse it here
-        alternatives = _parse_alternatives(tuple(tuple(scope_to_list(r)) for r in required))
+        alternatives = _parse_alternatives(required)
     if not alternatives:
         return True
     held = _held(granted) if isinstance(granted, str) else frozenset(scope_to_list(granted))
