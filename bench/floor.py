@@ -21,13 +21,12 @@ Prints figures, asserts nothing.
 from __future__ import annotations
 
 import os
-import re
-import subprocess
 import sys
 import tempfile
 
+from bench.inprocess import count_loop, instructions
+
 STEPS = ("raw", "core", "session", "session-only")
-COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def _loop(step: str, n: int) -> None:
@@ -72,13 +71,7 @@ def _loop(step: str, n: int) -> None:
                     session.connection()
                     session.commit()
 
-        for _ in range(50):
-            one()
-        def keyed(i: int) -> int:
-            one()
-            return i
-
-        sorted(range(n), key=keyed)  # callgrind collects only inside sorted()
+        count_loop(one, n)
         raw.close()
         engine.dispose()
 
@@ -90,17 +83,8 @@ def main(argv: list[str] | None = None) -> None:
         return
     n = 500
     for step in STEPS:
-        done = subprocess.run(
-            ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-             "--collect-atstart=no", "--toggle-collect=builtin_sorted",
-             sys.executable, "-m", "bench.floor", "--loop", step, str(n)],
-            capture_output=True, text=True, check=False,
-            env={**os.environ, "PYTHONHASHSEED": "0"})
-        found = COLLECTED.search(done.stderr)
-        if done.returncode != 0 or not found:
-            raise SystemExit(f"{step}: callgrind run failed\n{done.stderr[-2000:]}")
-        print(f"{step:13} {int(found.group(1)) // n:10,} instructions per call", flush=True)
-
+        count = instructions(["--loop", step, str(n)], n, module="bench.floor")
+        print(f"{step:13} {count:10,} instructions per call", flush=True)
 
 if __name__ == "__main__":
     main()

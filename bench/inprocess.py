@@ -261,11 +261,12 @@ def count_loop(one: Callable[[], None], n: int) -> None:
 COLLECTED = re.compile(r"Collected : (\d+)")
 
 
-def instructions(argv: list[str], n: int) -> int:
-    """Instructions per call: this module re-run under callgrind in ``--count-only`` mode."""
+def instructions(argv: list[str], n: int, module: str = "bench.inprocess") -> int:
+    """Instructions per call: ``python -m module *argv`` run under callgrind, which must
+    make its ``n`` calls through :func:`count_loop` (this module: ``--count-only``)."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                "--collect-atstart=no", "--toggle-collect=builtin_sorted",
-               sys.executable, "-m", "bench.inprocess", "--count-only", *argv]
+               sys.executable, "-m", module, *argv]
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     found = COLLECTED.search(done.stderr)
@@ -305,8 +306,8 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.targets.split(","):
             for workload in args.workloads.split(","):
                 n = args.n if workload != "W3" else max(1, args.n // 2)
-                count = instructions(["--targets", name, "--workloads", workload,
-                                      "-n", str(n)], n)
+                count = instructions(["--count-only", "--targets", name,
+                                      "--workloads", workload, "-n", str(n)], n)
                 unit = "flow" if workload == "W3" else "request"
                 print(f"{name:6} {workload}  {count:10,} instructions per {unit}", flush=True)
         return
