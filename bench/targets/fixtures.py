@@ -1,4 +1,4 @@
-"""The bench's fixed test data, shared by every target and the drivers (stdlib only).
+"""The bench's fixed test data and set-up shared by every target and the drivers (stdlib only).
 
 A target's ``seed`` command creates these rows and prints them as JSON; the
 harness hands that JSON to the drivers, so a target that generates its own
@@ -49,3 +49,12 @@ def fixtures(issuer: str) -> dict[str, object]:
 def token_format(env: dict[str, str]) -> str:
     """``opaque`` (default), or the JWS algorithm of JWT access tokens (``RS256``, ``ES256``)."""
     return env.get("BENCH_TOKEN_FORMAT", "opaque")
+
+
+def sqlite_wal(dbapi_connection: object, _record: object) -> None:
+    """A ``connect`` listener: SQLite in WAL mode, writers waiting up to 10 s for each
+    other (the library app always; the reference only with ``BENCH_SQLITE_WAL=1``)."""
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

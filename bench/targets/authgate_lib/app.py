@@ -206,7 +206,7 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
     db.init_app(app)
     with app.app_context():  # WAL for several workers, as docs/oauth2.md recommends
         if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", _sqlite_wal)
+            event.listen(db.engine, "connect", fx.sqlite_wal)
 
     server = AuthorizationServer()
     server.init_app(app, query_client=create_query_client_func(db.session, Client),
@@ -308,13 +308,6 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
         return "pong"
 
     return app
-
-
-def _sqlite_wal(dbapi_connection, _record):
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
 
 
 def seed(env: dict[str, str] | None = None) -> dict[str, object]:

@@ -275,15 +275,6 @@ class BenchJWTValidator(JWTBearerTokenValidator):
 
 
 # -- the app ------------------------------------------------------------------------
-def _sqlite_wal(dbapi_connection, _record):
-    """Not Authlib's documented set-up (Flask-SQLAlchemy's SQLite defaults are): only with
-    ``BENCH_SQLITE_WAL=1``, to measure what WAL alone is worth to the reference."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
 def create_app(env: dict[str, str] | None = None) -> flask.Flask:
     env = dict(os.environ if env is None else env)
     issuer = env.get("BENCH_ISSUER", "http://127.0.0.1:8000")
@@ -299,7 +290,7 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
     if env.get("BENCH_SQLITE_WAL") == "1":  # sensitivity runs only, see docs/performance.md
         with app.app_context():
             if db.engine.dialect.name == "sqlite":
-                event.listen(db.engine, "connect", _sqlite_wal)
+                event.listen(db.engine, "connect", fx.sqlite_wal)
 
     server = AuthorizationServer()
     server.init_app(app, query_client=create_query_client_func(db.session, Client),
