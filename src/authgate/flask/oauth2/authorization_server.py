@@ -126,7 +126,7 @@ class AuthorizationServer:
         core_request = to_core_request(request)
         grant = self.core.get_consent_grant(core_request, end_user=end_user)
         if end_user is not None:
-            _environ(request)[_GRANT_KEY] = (core_request, end_user, grant)
+            _environ(request)[_GRANT_KEY] = (end_user, grant)
         return grant
 
     def create_authorization_response(self, request: WerkzeugRequest | None = None,
@@ -140,8 +140,8 @@ class AuthorizationServer:
         grant = None
         if grant_user is not None:
             kept = _environ(request).pop(_GRANT_KEY, None)
-            if kept is not None and kept[0] is core_request and kept[1] is grant_user:
-                grant = kept[2]
+            if kept is not None and kept[0] is grant_user:
+                grant = kept[1]
         response = self.core.create_authorization_response(core_request, grant_user,
                                                            grant=grant)
         return to_flask_response(response)
