@@ -175,7 +175,9 @@ def consume_authorization_code(session: SessionLike, record: Any) -> bool:
     """Delete the code row; True only for the one caller whose DELETE removed it.
 
     The record stays readable afterwards: it is detached rather than left to
-    be refreshed from a row that no longer exists.
+    be refreshed from a row that no longer exists. The commit leaves the
+    session's other instances loaded (the client and user the grant goes on
+    to read) unless the session also held changes of its own to flush.
     """
     state = _persistent_state(record)
     statement = _statements(state.mapper).delete
@@ -189,8 +191,31 @@ def consume_authorization_code(session: SessionLike, record: Any) -> bool:
         won = _rowcount(result) == 1
     if state.session is not None:
         state.session.expunge(record)
-    session.commit()
+    _commit_decision(session)
     return won
+
+
+def _commit_decision(session: SessionLike) -> None:
+    """Commit a single-use decision without expiring what the session has loaded.
+
+    The code or refresh token is spent before the token is made, and the grant
+    then reads the client and the user it loaded a moment ago, in this
+    transaction. With ``expire_on_commit`` the commit would throw those values
+    away and each access would reload its row through the ORM: two SELECTs per
+    exchange, for rows this commit did not touch (it wrote one Core DELETE or
+    UPDATE, which changes no instance). So this one commit keeps them, but only
+    when the session holds no pending change of the application's: then the
+    commit flushes something, and everything is expired as usual.
+    """
+    target = session() if isinstance(session, scoped_session) else session
+    if not target.expire_on_commit or target.new or target.dirty or target.deleted:
+        target.commit()
+        return
+    target.expire_on_commit = False
+    try:
+        target.commit()
+    finally:
+        target.expire_on_commit = True
 
 
 # -- tokens ---------------------------------------------------------------------------
@@ -283,11 +308,13 @@ def rotate_refresh_token(session: SessionLike, record: Any, *, now: float | None
     """Retire a refresh token (and its access token); True only for the one caller that did.
 
     One conditional UPDATE: concurrent callers serialise on the row, and every
-    one after the first finds ``refresh_token_revoked_at`` already set.
+    one after the first finds ``refresh_token_revoked_at`` already set. As for
+    :func:`consume_authorization_code`, the commit leaves the session's loaded
+    instances as they are unless it also flushes changes of the session's own.
     """
     at = int(time.time() if now is None else now)
     won = _revoke(session, record, at, only_live_refresh=True)
-    session.commit()
+    _commit_decision(session)
     return won
 
 
