@@ -311,6 +311,20 @@ def owned(tmp_path) -> Any:
     engine.dispose()
 
 
+def test_relationships_not_asked_for_load_lazily_as_configured(owned):
+    loader = RowLoader(_Owned, _Owned.label)
+    with _session(owned) as session:
+        item = loader.load(session, "a")
+        state = inspect(item)
+        assert state.persistent and not state.modified and not session.dirty
+        assert "owner" not in item.__dict__
+        assert item.owner.name == "alice"  # a lazy load, as for an ORM-loaded row
+        assert inspect(item.owner).persistent and item.owner is session.get(_Owner, 1)
+        with pytest.raises(InvalidRequestError):
+            _ = item.keeper  # lazy="raise" still raises
+        assert loader.load(session, "b").owner is None
+
+
 def test_related_many_to_one_is_loaded_with_the_row(owned):
     loader = RowLoader(_Owned, _Owned.label, related=["owner", "keeper"])
     with _session(owned) as session:

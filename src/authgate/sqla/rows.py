@@ -45,7 +45,7 @@ from sqlalchemy.orm import (
     make_transient_to_detached,
     scoped_session,
 )
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 __all__ = ["RowInserter", "RowLoader", "Statement"]
 
@@ -392,7 +392,10 @@ class RowLoader:
             return existing
         instance = mapper.class_manager.new_instance()
         instance.__dict__.update(zip(self._keys, row, strict=True))
-        make_transient_to_detached(instance)
+        # What make_transient_to_detached would do, for an instance that has every
+        # column loaded and no history: only the identity key is left to set (the
+        # relationships it would mark expired load lazily on first access either way).
+        instance_state(instance).key = key
         session.add(instance)
         return instance
 
