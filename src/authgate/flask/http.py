@@ -203,10 +203,6 @@ def request_url(req: Any, *, query: bool = True) -> str:
 
 
 def to_flask_response(response: Response) -> flask.Response:
-    result = flask.Response(response.body, status=response.status)
-    for name, value in response.headers:
-        if name.lower() == "content-type":
-            result.headers["Content-Type"] = value
-        else:
-            result.headers.add(name, value)
-    return result
+    # A Content-Type among the headers replaces Flask's default one; without one, the
+    # default (text/html) applies, as for any Flask response.
+    return flask.Response(response.body, status=response.status, headers=list(response.headers))
