@@ -55,8 +55,8 @@ Processor = Callable[[Any], Any] | None
 class _Compiled:
     """The driver-level form of one statement for one dialect."""
 
-    __slots__ = ("binds", "columns", "dialect", "fixed", "names", "needs_core", "positional",
-                 "results", "sql")
+    __slots__ = ("binds", "columns", "converters", "dialect", "fixed", "names", "needs_core",
+                 "positional", "slots", "sql")
 
     def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Any],
                  dialect: Dialect) -> None:
@@ -82,27 +82,53 @@ class _Compiled:
             bind.expanding or bind.literal_execute for bind in compiled.binds.values())
         self.dialect = dialect
         self.columns = tuple(columns)
-        #: Set on the first row: some drivers' converters depend on the type the
-        #: database reports (psycopg's numerics), as they do for SQLAlchemy's results.
-        self.results: tuple[Processor, ...] | None = None
+        #: For a positional driver: each placeholder's argument index (or -1 for a
+        #: literal), its bind processor and its literal, so a call fills the tuple
+        #: directly.
+        index = {name: i for i, name in enumerate(self.names)}
+        self.slots: tuple[tuple[int, Processor, Any], ...] | None = None
+        if self.positional is not None:
+            self.slots = tuple((index.get(name, -1), binds.get(name), fixed.get(name))
+                               for name in self.positional)
+        #: Set on the first row: the (position, converter) of each column that has
+        #: one. Some drivers' converters depend on the type the database reports
+        #: (psycopg's numerics), as they do for SQLAlchemy's results.
+        self.converters: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
     def process(self, row: Sequence[Any], description: Sequence[Any]) -> tuple[Any, ...]:
-        results = self.results
-        if results is None:
-            results = self.results = tuple(
-                column.type.dialect_impl(self.dialect).result_processor(self.dialect, item[1])
-                for column, item in zip(self.columns, description, strict=True))
-        return tuple(value if processor is None or value is None else processor(value)
-                     for processor, value in zip(results, row, strict=True))
+        converters = self.converters
+        if converters is None:
+            if len(row) != len(self.columns):
+                raise ValueError(f"expected {len(self.columns)} columns, got {len(row)}")
+            found = []
+            for i, (column, item) in enumerate(zip(self.columns, description, strict=True)):
+                processor = column.type.dialect_impl(self.dialect).result_processor(
+                    self.dialect, item[1])
+                if processor is not None:
+                    found.append((i, processor))
+            converters = self.converters = tuple(found)
+        if not converters:
+            return tuple(row)
+        values = list(row)
+        for i, processor in converters:
+            value = values[i]
+            if value is not None:
+                values[i] = processor(value)
+        return tuple(values)
 
     def parameters(self, values: Sequence[Any]) -> Any:
+        if len(values) != len(self.names):
+            raise ValueError(f"expected {len(self.names)} values, got {len(values)}")
+        slots = self.slots
+        if slots is not None:
+            return tuple(
+                literal if i < 0 else (values[i] if processor is None else processor(values[i]))
+                for i, processor, literal in slots)
         named = dict(self.fixed)
         for name, value in zip(self.names, values, strict=True):
             processor = self.binds.get(name)
             named[name] = processor(value) if processor is not None else value
-        if self.positional is None:
-            return named
-        return tuple(named[name] for name in self.positional)
+        return named
 
 
 def session_of(session: Any) -> Session:
