@@ -131,3 +131,12 @@ def test_every_response_carries_the_security_headers(server: Server) -> None:
         assert headers["X-Frame-Options"] == "DENY", path
         assert headers["Referrer-Policy"] == "no-referrer", path
         assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        for name in ("X-Frame-Options", "Referrer-Policy", "Content-Security-Policy",
+                     "X-Content-Type-Options", "Cache-Control"):
+            assert len(headers.getlist(name)) == 1, (path, name)  # never twice
+    # A view's own value stays, and is not doubled: the token endpoint sets no-store.
+    token = web.post("/oauth/token", data={"grant_type": "client_credentials"})
+    assert token.headers.getlist("Cache-Control") == ["no-store"]
+    assert token.headers.getlist("Pragma") == ["no-cache"]
+    certs = web.get("/certs").headers
+    assert certs.getlist("Cache-Control") != ["no-store"] and "Pragma" not in certs

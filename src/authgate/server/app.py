@@ -122,12 +122,18 @@ def _configure_flask(app: flask.Flask, settings: Settings) -> None:
     app.config.update(settings.flask)
 
 
+_NO_CACHE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+
+
 def _security_headers(response: flask.Response) -> flask.Response:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    """Add each header the view did not set itself (one pass over the headers, not
+    one lookup per name: this runs on every response)."""
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}
+    wanted = [*SECURITY_HEADERS.items()]
     if flask.request.endpoint not in CACHEABLE_ENDPOINTS:
-        response.headers.setdefault("Cache-Control", "no-store")
-        response.headers.setdefault("Pragma", "no-cache")
+        wanted += _NO_CACHE
+    headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
 
 
