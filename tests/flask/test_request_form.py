@@ -146,6 +146,11 @@ def test_debug_mode_and_request_subclasses_take_werkzeugs_path(app):
     assert "enctype" in str(raised.value)
 
 
+def test_outside_an_application_context(app):
+    core = to_core_request(flask.Request(_environ(b"grant_type=client_credentials")))
+    assert core.form.get("grant_type") == "client_credentials"
+
+
 def test_a_short_body_is_a_client_disconnect(app):
     environ = _environ(b"grant_type=client_credentials")
     environ["wsgi.input"] = io.BytesIO(b"grant_type=cl")  # the client went away

@@ -58,7 +58,7 @@ def _form(req: Any, content_type: str | None) -> Params:
         return _NO_PARAMS
     if content_type == "application/x-www-form-urlencoded" and type(req) is flask.Request \
             and "form" not in req.__dict__ and "_cached_data" not in req.__dict__ \
-            and not flask.current_app.debug:
+            and flask.has_app_context() and not flask.current_app.debug:
         return Params(_load_urlencoded(req))
     return Params(req.form.items(multi=True))
 
