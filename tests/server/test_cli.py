@@ -129,8 +129,13 @@ def test_python_dash_m_authgate_is_the_same_command() -> None:
         import sys
 
         argv, sys.argv = sys.argv, ["authgate", "--help"]
+        # Another test may have imported the module already (a walk over the package):
+        # run_module would warn that it runs a module found in sys.modules.
+        imported = sys.modules.pop("authgate.__main__", None)
         try:
             runpy.run_module("authgate", run_name="__main__")
         finally:
             sys.argv = argv
+            if imported is not None:
+                sys.modules["authgate.__main__"] = imported
     assert exit_info.value.code == 0
