@@ -51,7 +51,8 @@ from sqlalchemy.types import TypeDecorator
 from authgate.core.oauth1.models import TemporaryCredentialMethods
 from authgate.core.oauth1.secrets import SecretCipher
 from authgate.core.security import token_digest
-from authgate.sqla.rows import RowLoader, Statement, session_of
+from authgate.sqla._driver import session_of
+from authgate.sqla.rows import RowLoader, Statement
 
 __all__ = [
     "EncryptedSecret",

@@ -31,152 +31,22 @@ exactly as a Core statement would do it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Table, and_, bindparam, insert, inspect, select
 from sqlalchemy.engine import CursorResult, Dialect
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import (
     MANYTOONE,
     ColumnProperty,
     Mapper,
-    Session,
     make_transient_to_detached,
-    scoped_session,
 )
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
+from authgate.sqla._driver import Compiled, bypassable, run, session_of
+
 __all__ = ["RowInserter", "RowLoader", "Statement"]
-
-Processor = Callable[[Any], Any] | None
-
-
-class _Compiled:
-    """The driver-level form of one statement for one dialect."""
-
-    __slots__ = ("binds", "columns", "converters", "dialect", "fixed", "names", "needs_core",
-                 "positional", "slots", "sql")
-
-    def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Any],
-                 dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        self.sql: str = compiled.string
-        self.names = tuple(names)
-        self.positional: tuple[str, ...] | None = (
-            tuple(compiled.positiontup) if compiled.positiontup is not None else None)
-        binds = {}
-        fixed = {}  # literals the statement carries (``col = 0``, a LIMIT), bound as given
-        for name, bind in compiled.binds.items():
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if name not in names:
-                fixed[name] = processor(bind.value) if processor is not None else bind.value
-            elif processor is not None:
-                binds[name] = processor
-        self.binds: dict[str, Callable[[Any], Any]] = binds
-        self.fixed: dict[str, Any] = fixed
-        #: Python-side column defaults (or onupdate values) SQLAlchemy computes per
-        #: execution: only ``Connection.execute`` gives them their values.
-        #: So do IN lists and literal-rendered values (their SQL is finished per call).
-        self.needs_core = bool(compiled.insert_prefetch or compiled.update_prefetch) or any(
-            bind.expanding or bind.literal_execute for bind in compiled.binds.values())
-        self.dialect = dialect
-        self.columns = tuple(columns)
-        #: For a positional driver: each placeholder's argument index (or -1 for a
-        #: literal), its bind processor and its literal, so a call fills the tuple
-        #: directly.
-        index = {name: i for i, name in enumerate(self.names)}
-        self.slots: tuple[tuple[int, Processor, Any], ...] | None = None
-        if self.positional is not None:
-            self.slots = tuple((index.get(name, -1), binds.get(name), fixed.get(name))
-                               for name in self.positional)
-        #: Set on the first row: the (position, converter) of each column that has
-        #: one. Some drivers' converters depend on the type the database reports
-        #: (psycopg's numerics), as they do for SQLAlchemy's results.
-        self.converters: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
-
-    def process(self, row: Sequence[Any], description: Sequence[Any]) -> tuple[Any, ...]:
-        converters = self.converters
-        if converters is None:
-            if len(row) != len(self.columns):
-                raise ValueError(f"expected {len(self.columns)} columns, got {len(row)}")
-            found = []
-            for i, (column, item) in enumerate(zip(self.columns, description, strict=True)):
-                processor = column.type.dialect_impl(self.dialect).result_processor(
-                    self.dialect, item[1])
-                if processor is not None:
-                    found.append((i, processor))
-            converters = self.converters = tuple(found)
-        if not converters:
-            return tuple(row)
-        values = list(row)
-        for i, processor in converters:
-            value = values[i]
-            if value is not None:
-                values[i] = processor(value)
-        return tuple(values)
-
-    def parameters(self, values: Sequence[Any]) -> Any:
-        if len(values) != len(self.names):
-            raise ValueError(f"expected {len(self.names)} values, got {len(values)}")
-        slots = self.slots
-        if slots is not None:
-            return tuple(
-                literal if i < 0 else (values[i] if processor is None else processor(values[i]))
-                for i, processor, literal in slots)
-        named = dict(self.fixed)
-        for name, value in zip(self.names, values, strict=True):
-            processor = self.binds.get(name)
-            named[name] = processor(value) if processor is not None else value
-        return named
-
-
-def session_of(session: Any) -> Session:
-    """The :class:`Session` itself, for a ``scoped_session`` (Flask-SQLAlchemy's ``db.session``)."""
-    return session.registry() if isinstance(session, scoped_session) else session  # type: ignore[no-any-return]
-
-
-def _bypassable(connection: Connection) -> bool:
-    """Whether nothing listens to this connection's statements (cursor events, echo)."""
-    return not (connection._echo or connection.dispatch.before_cursor_execute
-                or connection.dispatch.after_cursor_execute)
-
-
-class _Outcome(NamedTuple):
-    row: tuple[Any, ...] | None  # the first row, processed
-    lastrowid: int | None
-    rowcount: int
-
-
-def _run(connection: Connection, compiled: _Compiled, values: Sequence[Any]) -> _Outcome:
-    """Run ``compiled`` on the connection's DBAPI connection.
-
-    Driver errors become SQLAlchemy's, and a dropped connection is invalidated,
-    as ``Connection.execute`` would do.
-    """
-    dialect = connection.dialect
-    params = compiled.parameters(values)
-    proxied = connection.connection
-    cursor = proxied.cursor()
-    try:
-        cursor.execute(compiled.sql, params)
-        description = cursor.description
-        # Rows only when the statement asks for columns: an INSERT may come back with
-        # the key the dialect returns implicitly, which nobody asked for here.
-        row = cursor.fetchone() if description is not None and compiled.columns else None
-        lastrowid = getattr(cursor, "lastrowid", None)  # psycopg has none: RETURNING serves
-        rowcount = cursor.rowcount
-    except dialect.loaded_dbapi.Error as error:
-        invalidated = dialect.is_disconnect(error, proxied, cursor)
-        if invalidated:
-            connection.invalidate(error)
-        raise DBAPIError.instance(compiled.sql, params, error, dialect.loaded_dbapi.Error,
-                                  connection_invalidated=invalidated,
-                                  dialect=dialect) from error
-    finally:
-        cursor.close()
-    return _Outcome(None if row is None else compiled.process(row, description),
-                    lastrowid, rowcount)
 
 
 class Statement:
@@ -198,22 +68,22 @@ class Statement:
         self.statement = statement.inline() if getattr(statement, "is_insert", False) \
             else statement
         self._names = names
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled: dict[int, Compiled] = {}
 
     def direct(self, connection: Connection) -> bool:
         """Whether :meth:`execute` runs on the DBAPI connection itself for this
         connection, and so reports the exact row count of an INSERT too."""
-        return not self._compile(connection).needs_core and _bypassable(connection)
+        return not self._compile(connection).needs_core and bypassable(connection)
 
     def execute(self, connection: Connection, *values: Any) -> int:
         """The row count; -1 where the driver does not report it (an INSERT that
         runs through Core: ``direct`` says beforehand)."""
         compiled = self._compile(connection)
-        if compiled.needs_core or not _bypassable(connection):
+        if compiled.needs_core or not bypassable(connection):
             result = connection.execute(self.statement,
                                         dict(zip(self._names, values, strict=True)))
             return int(cast(CursorResult[Any], result).rowcount)
-        return _run(connection, compiled, values).rowcount
+        return run(connection, compiled, values).rowcount
 
     def first(self, connection: Connection, *values: Any) -> tuple[Any, ...] | None:
         """The first row of a SELECT (values converted as SQLAlchemy would), or None.
@@ -222,17 +92,17 @@ class Statement:
         result object, no row class, just the tuple.
         """
         compiled = self._compile(connection)
-        if compiled.needs_core or not _bypassable(connection):
+        if compiled.needs_core or not bypassable(connection):
             row = connection.execute(self.statement,
                                      dict(zip(self._names, values, strict=True))).first()
             return None if row is None else tuple(row)
-        return _run(connection, compiled, values).row
+        return run(connection, compiled, values).row
 
-    def _compile(self, connection: Connection) -> _Compiled:
+    def _compile(self, connection: Connection) -> Compiled:
         compiled = self._compiled.get(id(connection.dialect))
         if compiled is None:
             columns = tuple(getattr(self.statement, "selected_columns", ()))
-            compiled = self._compiled[id(connection.dialect)] = _Compiled(
+            compiled = self._compiled[id(connection.dialect)] = Compiled(
                 self.statement, self._names, columns, connection.dialect)
         return compiled
 
@@ -287,11 +157,11 @@ class RowLoader:
         self._pk_positions = tuple(pk[column] for column in mapper.primary_key) \
             if self._plain and all(c in pk for c in mapper.primary_key) else None
         self._statement = select(*self._columns).where(where)
-        self._compiled: dict[int, _Compiled] = {}
+        self._compiled: dict[int, Compiled] = {}
         self._related = tuple(filter(None, (self._to_one(name) for name in related)))
         self._joined: Any = None  # the row and its related rows in one SELECT
         self._slices: tuple[tuple[int, int], ...] = ()
-        self._joined_compiled: dict[int, _Compiled] = {}
+        self._joined_compiled: dict[int, Compiled] = {}
         if self._related and self._direct:
             self._build_join(where)
 
@@ -344,7 +214,7 @@ class RowLoader:
 
     def load(self, session: Any, *values: Any) -> Any:
         connection: Connection = session.connection(bind_arguments={"mapper": self._mapper})
-        if not self._direct or not _bypassable(connection):
+        if not self._direct or not bypassable(connection):
             params = dict(zip(self._names, values, strict=True))
             return session.execute(self.orm_statement, params).scalars().first()
         if self._joined is not None and self._related_share(session, connection):
@@ -371,9 +241,9 @@ class RowLoader:
     def _load_joined(self, session: Any, connection: Connection, values: Sequence[Any]) -> Any:
         compiled = self._joined_compiled.get(id(connection.dialect))
         if compiled is None:
-            compiled = self._joined_compiled[id(connection.dialect)] = _Compiled(
+            compiled = self._joined_compiled[id(connection.dialect)] = Compiled(
                 self._joined, self._names, self._joined_columns, connection.dialect)
-        full = _run(connection, compiled, values).row
+        full = run(connection, compiled, values).row
         if full is None:
             return None
         row = full[:len(self._columns)]
@@ -403,9 +273,9 @@ class RowLoader:
     def _fetch(self, connection: Connection, values: Sequence[Any]) -> Any:
         compiled = self._compiled.get(id(connection.dialect))
         if compiled is None:
-            compiled = self._compiled[id(connection.dialect)] = _Compiled(
+            compiled = self._compiled[id(connection.dialect)] = Compiled(
                 self._statement, self._names, self._columns, connection.dialect)
-        return _run(connection, compiled, values).row
+        return run(connection, compiled, values).row
 
     def _instance(self, session: Any, row: tuple[Any, ...]) -> Any:
         mapper = self._mapper
@@ -452,7 +322,7 @@ class RowInserter:
                        and not mapper.dispatch.before_insert
                        and not mapper.dispatch.after_insert
                        and all(_default_is_plain(column) for _, column in self._props))
-        self._compiled: dict[tuple[int, tuple[str, ...]], _Compiled] = {}
+        self._compiled: dict[tuple[int, tuple[str, ...]], Compiled] = {}
 
     def __repr__(self) -> str:
         return f"<RowInserter {self.model.__name__} {'direct' if self._plain else 'orm'}>"
@@ -461,7 +331,7 @@ class RowInserter:
         connection: Connection = session.connection(bind_arguments={"mapper": self._mapper})
         state = record.__dict__
         flush_events = session_of(session).dispatch
-        if not self._plain or not _bypassable(connection) or flush_events.before_flush or \
+        if not self._plain or not bypassable(connection) or flush_events.before_flush or \
                 flush_events.after_flush or flush_events.after_flush_postexec or \
                 any(rel.key in state for rel in self._mapper.relationships):
             session.add(record)  # the caller's commit flushes it
@@ -479,7 +349,7 @@ class RowInserter:
         compiled = self._compiled.get((id(dialect), names))
         if compiled is None:
             compiled = self._compiled[(id(dialect), names)] = self._compile(names, dialect)
-        outcome = _run(connection, compiled, tuple(row.values()))
+        outcome = run(connection, compiled, tuple(row.values()))
         missing = [column for column in self._pk if column.key not in row]
         if missing:
             keys = outcome.row if outcome.row is not None else (outcome.lastrowid,)
@@ -488,17 +358,17 @@ class RowInserter:
         make_transient_to_detached(record)
         session.add(record)
 
-    def _compile(self, names: tuple[str, ...], dialect: Dialect) -> _Compiled:
+    def _compile(self, names: tuple[str, ...], dialect: Dialect) -> Compiled:
         columns = self._table.c
         statement = insert(self._table).values(
             {columns[name]: bindparam(name, type_=columns[name].type) for name in names})
         missing = [column for column in self._pk if column.key not in names]
         if missing and dialect.insert_returning:
             statement = statement.returning(*missing)
-            return _Compiled(statement, names, missing, dialect)
+            return Compiled(statement, names, missing, dialect)
         if len(missing) > 1:
             raise NotImplementedError("a composite key the database generates needs RETURNING")
-        return _Compiled(statement, names, (), dialect)
+        return Compiled(statement, names, (), dialect)
 
 
 def _default_is_plain(column: Column[Any]) -> bool:
