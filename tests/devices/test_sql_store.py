@@ -242,6 +242,30 @@ def test_reads_skip_the_session_only_when_it_would_add_nothing(engine: sa.Engine
     assert len(executed) == 2  # and a statement listener both reads
 
 
+def test_a_sessionless_read_on_postgresql_is_one_statement(engine: sa.Engine) -> None:
+    """In autocommit: no BEGIN before the SELECT, no ROLLBACK after it; the pooled
+    connection goes back to the engine's own isolation for everything else."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has no round trips to save")
+    store = SQLDeviceStore(sessionmaker(engine, expire_on_commit=False), DeviceCode)
+    assert store.save_device_credential(_credential(), NOW)
+    seen: list[tuple[str, bool]] = []
+
+    def note(connection: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append((statement.split()[0], connection.connection.dbapi_connection.autocommit))
+
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert store.query_device_credential("a" * 64) == _credential()
+        assert store.query_user_code("BCDFGHJK") == _credential()
+        assert store.approve_device_credential(_credential(), "7", NOW)  # a write: a session
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+    assert seen == [("SELECT", True), ("SELECT", True), ("UPDATE", False)]
+    with engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit is False
+
+
 def test_a_listener_on_every_session_keeps_reads_in_a_session(engine: sa.Engine) -> None:
     store = _store(engine, DeviceCode)
     assert store.save_device_credential(_credential(), NOW)
