@@ -82,6 +82,21 @@ def test_memory_cache_expiry_follows_the_clock(clock) -> None:
     assert cache.incr("counter") == 1
 
 
+def test_memory_cache_sweeps_expired_entries_nobody_reads_again(clock) -> None:
+    cache = MemoryCache(clock=clock)
+    for i in range(50):
+        cache.set(f"poll:{i}", i, expires=10)
+    cache.set("kept", "v")  # no expiry
+    cache.set("later", "v", expires=3600)
+    clock.advance(MemoryCache.SWEEP_INTERVAL - 1)
+    cache.set("trigger", 1, expires=10)
+    assert len(cache._data) == 53  # expired, but no sweep is due yet
+    clock.advance(1)
+    cache.set("trigger", 2, expires=10)  # a sweep is due: the expired ones go
+    assert sorted(cache._data) == ["kept", "later", "trigger"]
+    assert cache.get("kept") == "v" and cache.get("later") == "v" and cache.get("trigger") == 2
+
+
 def test_redis_expiry_is_set(redis_url: str, redis_prefix: str) -> None:
     import redis
 

@@ -19,11 +19,17 @@ class MemoryCache:
     ``clock`` is injectable so tests can move time forward.
     """
 
+    #: Expired entries nobody reads again (a device's poll pace, a spent nonce) are
+    #: dropped by a sweep at most this often, so memory follows what is live
+    #: rather than growing to ``max_entries`` first.
+    SWEEP_INTERVAL = 60.0
+
     def __init__(self, clock: Callable[[], float] = time.monotonic, max_entries: int = 100_000):
         self._data: dict[str, tuple[str, float | None]] = {}
         self._lock = threading.Lock()
         self._clock = clock
         self._max_entries = max_entries
+        self._next_sweep = clock() + self.SWEEP_INTERVAL
 
     def _live(self, key: str, now: float) -> str | None:
         item = self._data.get(key)
@@ -41,12 +47,18 @@ class MemoryCache:
     def _store(self, key: str, raw: str, deadline: float | None, now: float) -> None:
         if len(self._data) >= self._max_entries and key not in self._data:
             self._evict(now)
+        elif now >= self._next_sweep:
+            self._sweep(now)
         self._data[key] = (raw, deadline)
 
-    def _evict(self, now: float) -> None:
+    def _sweep(self, now: float) -> None:
         expired = [k for k, (_, d) in self._data.items() if d is not None and d <= now]
         for key in expired:
             del self._data[key]
+        self._next_sweep = now + self.SWEEP_INTERVAL
+
+    def _evict(self, now: float) -> None:
+        self._sweep(now)
         if len(self._data) >= self._max_entries:
             # Still full: drop the oldest tenth (dicts keep insertion order).
             for key in list(self._data)[: max(1, self._max_entries // 10)]:
