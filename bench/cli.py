@@ -433,7 +433,7 @@ def main(argv: list[str] | None = None) -> int:
                 log("micro-benchmarks")
                 summary["micro"] = run_micro(args.quick)
         summary["rows"] = report.aggregate(summary["measurements"])
-        summary["ratios"] = report.ratios(summary["rows"])
+        summary["ratios"] = report.ratios(summary["rows"], summary["measurements"])
         write_results(summary, run_dir, chart=not args.no_chart, results=results,
                       published="soak" if args.soak else "latest")
         print(report.markdown(summary))

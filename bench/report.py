@@ -103,8 +103,32 @@ def _ceiling(rows: list[dict[str, Any]], workload: str) -> float | None:
     return None
 
 
-def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One entry per authgate row (of either authgate target): its ratios and goals."""
+def per_repetition(measurements: list[dict[str, Any]], target: str, db: str, fmt: str,
+                   workload: str, reference_fmt: str) -> list[float]:
+    """The ratio to the reference in each repetition that measured both rows.
+
+    A ratio of medians can pair repetitions taken minutes apart on a host whose
+    speed drifts; each repetition's own ratio pairs runs taken close together.
+    """
+    def throughput(name: str, token_format: str) -> dict[int, float]:
+        found = {}
+        for m in measurements:
+            if "error" in m or (m["target"], m["db"], m["token_format"], m["workload"]) != \
+                    (name, db, token_format, workload):
+                continue
+            value = m.get("flows_per_s") if workload == "W3" else m.get("rps")
+            if value:
+                found[m["rep"]] = value
+        return found
+
+    mine, theirs = throughput(target, fmt), throughput("reference", reference_fmt)
+    return [mine[rep] / theirs[rep] for rep in sorted(mine) if rep in theirs]
+
+
+def ratios(rows: list[dict[str, Any]], measurements: list[dict[str, Any]] | None = None
+           ) -> list[dict[str, Any]]:
+    """One entry per authgate row (of either authgate target): its ratios and goals, and
+    (given the measurements) the like-for-like ratio of each repetition."""
     out = []
     for row in rows:
         if row["target"] not in AUTHGATE_TARGETS:
@@ -127,6 +151,8 @@ def ratios(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "vs_reference": against.get(primary),
             "vs_reference_by_format": against,
             "vs_ceiling": mine / ceiling if mine and ceiling else None,
+            "vs_reference_per_rep": per_repetition(
+                measurements or [], row["target"], row["db"], label, workload, primary),
             "goals": [],
         }
         for goal_workload, fmt, goal_against, minimum in GOALS:
@@ -146,6 +172,14 @@ def _vs_reference(entry: dict[str, Any]) -> str:
     by_format = entry.get("vs_reference_by_format") or {}
     return "; ".join(f"{_fmt(value, 2)} ({fmt})" for fmt, value in by_format.items()) or \
         _fmt(entry.get("vs_reference"), 2)
+
+
+def _per_rep(entry: dict[str, Any]) -> str:
+    """``1.48, 1.56, 1.75 (median 1.56)``; ``-`` for results written before it existed."""
+    values = entry.get("vs_reference_per_rep") or []
+    if not values:
+        return "-"
+    return f"{', '.join(f'{v:.2f}' for v in values)} (median {statistics.median(values):.2f})"
 
 
 def _fmt(value: Any, digits: int = 0) -> str:
@@ -246,17 +280,19 @@ def markdown(summary: dict[str, Any]) -> str:
               "`RS256+db`: a JWT that `authgate serve`'s `/api/me` also looks up in the "
               "database (revocation), so it is set against the reference's opaque, "
               "DB-validated tokens first and its locally validated JWTs second. The "
-              "reference runs W3-W5 with opaque tokens only.", "",
-              "| workload | db | target | tokens | authgate/reference | authgate/ceiling "
-              "| goals |",
-              "|---|---|---|---|---:|---:|---|"]
+              "reference runs W3-W5 with opaque tokens only. \"per repetition\": the "
+              "like-for-like ratio within each repetition (runs minutes apart rather than "
+              "medians across the whole run), then their median.", "",
+              "| workload | db | target | tokens | authgate/reference | per repetition "
+              "| authgate/ceiling | goals |",
+              "|---|---|---|---|---:|---:|---:|---|"]
     for e in ratio_rows:
         goals = "; ".join(
             f"{g['against']} ≥ {g['minimum']}: {_fmt(g['value'], 2)} "
             f"{'✓' if g['met'] else ('✗' if g['met'] is False else '?')}" for g in e["goals"])
         lines.append(f"| {e['workload']} | {e['db']} | {e.get('target', 'authgate')} "
-                     f"| {e['token_format']} | {_vs_reference(e)} | {_fmt(e['vs_ceiling'], 2)} "
-                     f"| {goals or '-'} |")
+                     f"| {e['token_format']} | {_vs_reference(e)} | {_per_rep(e)} "
+                     f"| {_fmt(e['vs_ceiling'], 2)} | {goals or '-'} |")
     failures = summary.get("failures") or []
     if failures:
         lines += ["", "## Failed starts", ""]
