@@ -34,17 +34,14 @@ def _by_name(items: list[tuple[str, str]]) -> dict[str, list[str]]:
 
 
 def _environ(body: bytes, content_type: str = URLENCODED) -> dict[str, object]:
-    environ = EnvironBuilder(method="POST", path="/token", data=body,
-                             content_type=content_type).get_environ()
-    return environ
+    return EnvironBuilder(method="POST", path="/token", data=body,
+                          content_type=content_type).get_environ()
 
 
 def _werkzeug_form(body: bytes, content_type: str = URLENCODED) -> list[tuple[str, str]]:
     """What a fresh request's ``form`` holds, parsed by werkzeug alone."""
-    app = flask.Flask("reference")
-    with app.test_request_context(environ_base=None) as ctx:
-        ctx.request = flask.Request(_environ(body, content_type))
-        return list(ctx.request.form.items(multi=True))
+    with flask.Flask("reference").app_context():
+        return list(flask.Request(_environ(body, content_type)).form.items(multi=True))
 
 
 def _core_form(app: flask.Flask, environ: dict[str, object]) -> tuple[list[tuple[str, str]],

@@ -122,7 +122,8 @@ def _configure_flask(app: flask.Flask, settings: Settings) -> None:
     app.config.update(settings.flask)
 
 
-_NO_CACHE = (("Cache-Control", "no-store"), ("Pragma", "no-cache"))
+_ALWAYS = tuple(SECURITY_HEADERS.items())
+_WITH_NO_CACHE = (*_ALWAYS, ("Cache-Control", "no-store"), ("Pragma", "no-cache"))
 
 
 def _security_headers(response: flask.Response) -> flask.Response:
@@ -130,9 +131,7 @@ def _security_headers(response: flask.Response) -> flask.Response:
     one lookup per name: this runs on every response)."""
     headers = response.headers
     present = {name.lower() for name, _ in headers.items()}
-    wanted = [*SECURITY_HEADERS.items()]
-    if flask.request.endpoint not in CACHEABLE_ENDPOINTS:
-        wanted += _NO_CACHE
+    wanted = _ALWAYS if flask.request.endpoint in CACHEABLE_ENDPOINTS else _WITH_NO_CACHE
     headers.extend([(name, value) for name, value in wanted if name.lower() not in present])
     return response
 

@@ -100,6 +100,16 @@ class Compiled:
         return named
 
 
+def compiled_for(cache: dict[int, Compiled], connection: Connection, statement: Any,
+                 names: Sequence[str], columns: Sequence[Any]) -> Compiled:
+    """``statement`` compiled for the connection's dialect, once per dialect in ``cache``."""
+    compiled = cache.get(id(connection.dialect))
+    if compiled is None:
+        compiled = cache[id(connection.dialect)] = Compiled(statement, names, columns,
+                                                            connection.dialect)
+    return compiled
+
+
 def session_of(session: Any) -> Session:
     """The :class:`Session` itself, for a ``scoped_session`` (Flask-SQLAlchemy's ``db.session``)."""
     return session.registry() if isinstance(session, scoped_session) else session  # type: ignore[no-any-return]

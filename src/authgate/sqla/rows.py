@@ -44,7 +44,7 @@ from sqlalchemy.orm import (
 )
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
-from authgate.sqla._driver import Compiled, bypassable, run, session_of
+from authgate.sqla._driver import Compiled, bypassable, compiled_for, run, session_of
 
 __all__ = ["RowInserter", "RowLoader", "Statement"]
 
@@ -99,12 +99,8 @@ class Statement:
         return run(connection, compiled, values).row
 
     def _compile(self, connection: Connection) -> Compiled:
-        compiled = self._compiled.get(id(connection.dialect))
-        if compiled is None:
-            columns = tuple(getattr(self.statement, "selected_columns", ()))
-            compiled = self._compiled[id(connection.dialect)] = Compiled(
-                self.statement, self._names, columns, connection.dialect)
-        return compiled
+        return compiled_for(self._compiled, connection, self.statement, self._names,
+                            tuple(getattr(self.statement, "selected_columns", ())))
 
 
 def loads_plainly(mapper: Mapper[Any]) -> bool:
@@ -239,10 +235,8 @@ class RowLoader:
         return True
 
     def _load_joined(self, session: Any, connection: Connection, values: Sequence[Any]) -> Any:
-        compiled = self._joined_compiled.get(id(connection.dialect))
-        if compiled is None:
-            compiled = self._joined_compiled[id(connection.dialect)] = Compiled(
-                self._joined, self._names, self._joined_columns, connection.dialect)
+        compiled = compiled_for(self._joined_compiled, connection, self._joined, self._names,
+                                self._joined_columns)
         full = run(connection, compiled, values).row
         if full is None:
             return None
@@ -271,10 +265,8 @@ class RowLoader:
         return held if held is not None else self.load(session, *key)
 
     def _fetch(self, connection: Connection, values: Sequence[Any]) -> Any:
-        compiled = self._compiled.get(id(connection.dialect))
-        if compiled is None:
-            compiled = self._compiled[id(connection.dialect)] = Compiled(
-                self._statement, self._names, self._columns, connection.dialect)
+        compiled = compiled_for(self._compiled, connection, self._statement, self._names,
+                                self._columns)
         return run(connection, compiled, values).row
 
     def _instance(self, session: Any, row: tuple[Any, ...]) -> Any:

@@ -46,6 +46,7 @@ from authgate.core.oauth2.endpoints.revocation import RevocationEndpoint
 from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.oauth2.resource import BearerTokenValidator
 from authgate.core.security import generate_token, token_digest
+from authgate.sqla._driver import session_of
 from authgate.sqla.rows import RowInserter, RowLoader, Statement
 
 __all__ = [
@@ -207,7 +208,7 @@ def _commit_decision(session: SessionLike) -> None:
     when the session holds no pending change of the application's: then the
     commit flushes something, and everything is expired as usual.
     """
-    target = session() if isinstance(session, scoped_session) else session
+    target = session_of(session)
     if not target.expire_on_commit or target.new or target.dirty or target.deleted:
         target.commit()
         return
