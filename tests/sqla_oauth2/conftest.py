@@ -4,8 +4,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
-from tests.sqla_oauth2.support import SQLBackend, empty_tables, postgres_engine, sqlite_engine
+from tests.sqla_oauth2.support import (
+    OwnBase,
+    Owned,
+    Owner,
+    SQLBackend,
+    empty_tables,
+    postgres_engine,
+    sqlite_engine,
+)
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +42,17 @@ def sql(engine, clock) -> Iterator[SQLBackend]:
     backend = SQLBackend(engine.dialect.name, engine, clock)
     yield backend
     backend.close()
+
+
+@pytest.fixture
+def owned(tmp_path) -> Iterator[Any]:
+    """A SQLite file with two owned rows: one with its owner, one with none."""
+    engine = sqlite_engine(tmp_path / "owned.db")
+    OwnBase.metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(insert(Owner.__table__), [{"id": 1, "name": "alice"}])
+        conn.execute(insert(Owned.__table__), [
+            {"id": 1, "label": "a", "owner_id": 1, "keeper_id": 1},
+            {"id": 2, "label": "b", "owner_id": None, "keeper_id": None}])
+    yield engine
+    engine.dispose()

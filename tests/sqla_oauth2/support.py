@@ -13,7 +13,14 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Engine, ForeignKey, String, create_engine, delete, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, scoped_session, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    mapped_column,
+    relationship,
+    scoped_session,
+    sessionmaker,
+)
 
 from authgate.core.http import Request
 from authgate.core.oauth2.memory import MemoryStore
@@ -66,6 +73,28 @@ class Token(Base, OAuth2TokenMixin):
     __tablename__ = "ag_test_oauth2_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey(User.id, ondelete="CASCADE"))
+
+
+# Many-to-one relationships for the row tools: one lazy, one lazy="raise", both to
+# one table (a SQLite file per test: the ``owned`` fixture).
+class OwnBase(DeclarativeBase):
+    pass
+
+
+class Owner(OwnBase):
+    __tablename__ = "ag_test_rows_owner"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+
+
+class Owned(OwnBase):
+    __tablename__ = "ag_test_rows_owned"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    label: Mapped[str] = mapped_column(String(20), unique=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey(Owner.id))
+    keeper_id: Mapped[int | None] = mapped_column(ForeignKey(Owner.id))
+    owner: Mapped[Owner | None] = relationship(foreign_keys=[owner_id])
+    keeper: Mapped[Owner | None] = relationship(foreign_keys=[keeper_id], lazy="raise")
 
 
 # -- engines ----------------------------------------------------------------------------

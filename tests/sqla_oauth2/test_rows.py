@@ -29,7 +29,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, IntegrityError, InvalidRequestError, OperationalError
 from sqlalchemy.orm import (
-    DeclarativeBase,
     Mapped,
     Session,
     mapped_column,
@@ -43,6 +42,9 @@ from authgate.sqla.rows import RowInserter, RowLoader, Statement
 from tests.sqla_oauth2.support import (
     Base,
     Client,
+    OwnBase,
+    Owned,
+    Owner,
     Token,
     User,
     empty_tables,
@@ -278,55 +280,25 @@ def test_typed_columns_load_as_the_orm_loads_them(engine):
 
 
 # -- related many-to-one objects ------------------------------------------------------
-class _OwnBase(DeclarativeBase):
-    pass
-
-
-class _Owner(_OwnBase):
-    __tablename__ = "ag_test_rows_owner"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(20))
-
-
-class _Owned(_OwnBase):
-    __tablename__ = "ag_test_rows_owned"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    label: Mapped[str] = mapped_column(String(20), unique=True)
-    owner_id: Mapped[int | None] = mapped_column(ForeignKey(_Owner.id))
-    keeper_id: Mapped[int | None] = mapped_column(ForeignKey(_Owner.id))
-    owner: Mapped[_Owner | None] = relationship(foreign_keys=[owner_id])
-    keeper: Mapped[_Owner | None] = relationship(foreign_keys=[keeper_id], lazy="raise")
-
-
-@pytest.fixture
-def owned(tmp_path) -> Any:
-    engine = sqlite_engine(tmp_path / "owned.db")
-    _OwnBase.metadata.create_all(engine)
-    with engine.begin() as conn:
-        conn.execute(insert(_Owner.__table__), [{"id": 1, "name": "alice"}])
-        conn.execute(insert(_Owned.__table__), [
-            {"id": 1, "label": "a", "owner_id": 1, "keeper_id": 1},
-            {"id": 2, "label": "b", "owner_id": None, "keeper_id": None}])
-    yield engine
-    engine.dispose()
+# The models and the ``owned`` fixture: tests/sqla_oauth2/support.py and conftest.py.
 
 
 def test_relationships_not_asked_for_load_lazily_as_configured(owned):
-    loader = RowLoader(_Owned, _Owned.label)
+    loader = RowLoader(Owned, Owned.label)
     with _session(owned) as session:
         item = loader.load(session, "a")
         state = inspect(item)
         assert state.persistent and not state.modified and not session.dirty
         assert "owner" not in item.__dict__
         assert item.owner.name == "alice"  # a lazy load, as for an ORM-loaded row
-        assert inspect(item.owner).persistent and item.owner is session.get(_Owner, 1)
+        assert inspect(item.owner).persistent and item.owner is session.get(Owner, 1)
         with pytest.raises(InvalidRequestError):
             _ = item.keeper  # lazy="raise" still raises
         assert loader.load(session, "b").owner is None
 
 
 def test_related_many_to_one_is_loaded_with_the_row(owned):
-    loader = RowLoader(_Owned, _Owned.label, related=["owner", "keeper"])
+    loader = RowLoader(Owned, Owned.label, related=["owner", "keeper"])
     with _session(owned) as session:
         item = loader.load(session, "a")
         assert "owner" in item.__dict__  # set with the row, no lazy load pending
@@ -338,15 +310,15 @@ def test_related_many_to_one_is_loaded_with_the_row(owned):
 
 
 def test_related_object_held_by_the_session_is_reused_as_a_lazy_load_would(owned):
-    loader = RowLoader(_Owned, _Owned.label, related=["owner"])
+    loader = RowLoader(Owned, Owned.label, related=["owner"])
     with _session(owned) as session:
-        held = session.get(_Owner, 1)
+        held = session.get(Owner, 1)
         held.name = "changed, not flushed"
         item = loader.load(session, "a")
         assert item.owner is held and held.name == "changed, not flushed"
 
 
-class _Node(_OwnBase):
+class _Node(OwnBase):
     """A model related to its own table: the join must alias it."""
 
     __tablename__ = "ag_test_rows_node"
@@ -371,7 +343,7 @@ def _sql_seen(engine: Any) -> list[str]:
 
 def test_related_rows_come_in_the_same_select(owned):
     seen = _sql_seen(owned)
-    loader = RowLoader(_Owned, _Owned.label, related=["owner"])
+    loader = RowLoader(Owned, Owned.label, related=["owner"])
     with _session(owned) as session:
         session.connection()
         seen.clear()
@@ -383,13 +355,13 @@ def test_related_rows_come_in_the_same_select(owned):
 
 def test_a_key_without_a_row_is_no_object(owned):
     with owned.begin() as conn:  # SQLite does not enforce the foreign key here
-        conn.execute(insert(_Owned.__table__), [
+        conn.execute(insert(Owned.__table__), [
             {"id": 3, "label": "dangling", "owner_id": 99, "keeper_id": None}])
-    loader = RowLoader(_Owned, _Owned.label, related=["owner"])
+    loader = RowLoader(Owned, Owned.label, related=["owner"])
     with _session(owned) as session:
         item = loader.load(session, "dangling")
         assert item.owner_id == 99 and item.owner is None
-        assert session.get(_Owner, 99) is None
+        assert session.get(Owner, 99) is None
 
 
 def test_a_relationship_to_its_own_table_is_joined_through_an_alias(owned):
@@ -407,12 +379,12 @@ def test_a_relationship_to_its_own_table_is_joined_through_an_alias(owned):
 
 def test_a_related_model_on_another_database_is_loaded_by_its_own_query(owned, tmp_path):
     elsewhere = sqlite_engine(tmp_path / "owners.db")
-    _OwnBase.metadata.create_all(elsewhere)
+    OwnBase.metadata.create_all(elsewhere)
     with elsewhere.begin() as conn:
-        conn.execute(insert(_Owner.__table__), [{"id": 1, "name": "alice elsewhere"}])
-    loader = RowLoader(_Owned, _Owned.label, related=["owner"])
+        conn.execute(insert(Owner.__table__), [{"id": 1, "name": "alice elsewhere"}])
+    loader = RowLoader(Owned, Owned.label, related=["owner"])
     try:
-        with Session(binds={_Owned: owned, _Owner: elsewhere}) as session:
+        with Session(binds={Owned: owned, Owner: elsewhere}) as session:
             item = loader.load(session, "a")
             assert item.owner.name == "alice elsewhere"
     finally:

@@ -2,7 +2,9 @@
 
 Models are declared as the seed declares them (``db.Model`` first, the mixin
 second, ``user_id`` as a ``db.Column`` with the application's foreign key);
-the helpers get ``db.session``, a ``scoped_session``.
+the helpers get ``db.session``, a ``scoped_session``. Every test runs twice:
+``query_client``, ``save_token`` and the bearer validator are also given
+``db.engine``, as a token endpoint that keeps out of the session does.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ from authgate.sqla.oauth2 import (
 from tests.sqla_oauth2.support import ISSUER, REDIRECT, basic, oauth_request
 
 
-def build(db: SQLAlchemy) -> SimpleNamespace:
-    """The seed's models, server and resource protector on ``db``."""
+def build(db: SQLAlchemy, bind: Any = None) -> SimpleNamespace:
+    """The seed's models, server and resource protector on ``db``; the lookup and save
+    hooks on ``bind`` (an engine) when given, else on ``db.session``."""
+    hooks = db.session if bind is None else bind
 
     class User(db.Model):
         id = db.Column(db.Integer, primary_key=True)
@@ -96,8 +100,8 @@ def build(db: SQLAlchemy) -> SimpleNamespace:
             return rotate_refresh_token(db.session, credential)
 
     server = AuthorizationServer(
-        create_query_client_func(db.session, Client),
-        create_save_token_func(db.session, Token),
+        create_query_client_func(hooks, Client),
+        create_save_token_func(hooks, Token),
         revoke_token_family=create_revoke_token_family_func(db.session, Token),
     )
     server.register_grant(AuthorizationCodeGrant)
@@ -105,19 +109,21 @@ def build(db: SQLAlchemy) -> SimpleNamespace:
     server.register_grant(grants.ClientCredentialsGrant)
     server.register_endpoint(create_revocation_endpoint(db.session, Token))
     protector = ResourceProtector()
-    protector.register_token_validator(create_bearer_token_validator(db.session, Token)())
+    protector.register_token_validator(create_bearer_token_validator(hooks, Token)())
     return SimpleNamespace(db=db, User=User, Client=Client, Token=Token,
                            AuthorizationCode=AuthorizationCode, server=server,
                            protector=protector)
 
 
-@pytest.fixture
-def seed(tmp_path) -> Iterator[SimpleNamespace]:
+@pytest.fixture(params=["session", "engine"])
+def seed(tmp_path, request) -> Iterator[SimpleNamespace]:
     app = Flask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'seed.db'}"
     db = SQLAlchemy()
-    env = build(db)
     db.init_app(app)
+    with app.app_context():
+        env = build(db, db.engine if request.param == "engine" else None)
+        env.bind = request.param
     with app.app_context():
         db.create_all()
         env.user = env.User(username="alice")
@@ -229,7 +235,8 @@ def test_query_token_func_honours_hints_without_depending_on_them(seed):
 
 
 def test_save_token_func_without_a_user(seed):
-    save = create_save_token_func(seed.db.session, seed.Token)
+    bind = seed.db.engine if seed.bind == "engine" else seed.db.session
+    save = create_save_token_func(bind, seed.Token)
     record = save({"token_type": "Bearer", "access_token": "x" * 40, "expires_in": 10,
                    "id_token": "ignored"}, oauth_request(client=seed.client))
     assert record.user_id is None and record.access_token == token_digest("x" * 40)

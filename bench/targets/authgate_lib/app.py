@@ -204,23 +204,24 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
         app.config["OAUTH2_ACCESS_TOKEN_GENERATOR"] = JWTAccessTokenGenerator(
             issuer, jwt_keys, default_audience=fx.AUDIENCE, expires_in=3600)
     db.init_app(app)
-    with app.app_context():  # WAL for several workers, as docs/oauth2.md recommends
-        if db.engine.dialect.name == "sqlite":
-            event.listen(db.engine, "connect", fx.sqlite_wal)
+    with app.app_context():
+        engine = db.engine
+    if engine.dialect.name == "sqlite":  # WAL for several workers, as docs/oauth2.md recommends
+        event.listen(engine, "connect", fx.sqlite_wal)
 
+    # The client lookup and the token insert on the engine's own connections, outside
+    # db.session, as docs/oauth2.md shows for a token endpoint.
     server = AuthorizationServer()
-    server.init_app(app, query_client=create_query_client_func(db.session, Client),
-                    save_token=create_save_token_func(db.session, Token))
+    server.init_app(app, query_client=create_query_client_func(engine, Client),
+                    save_token=create_save_token_func(engine, Token))
     server.revoke_token_family = create_revoke_token_family_func(db.session, Token)
     server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
     server.register_grant(RefreshTokenGrant)
     server.register_grant(grants.ClientCredentialsGrant)
 
-    with app.app_context():
-        device_sessions = sessionmaker(bind=db.engine)
     flow = DeviceFlow(
-        SQLDeviceStore(device_sessions, DeviceCode), MemoryCache(),
-        query_client=create_query_client_func(db.session, Client),
+        SQLDeviceStore(sessionmaker(bind=engine), DeviceCode), MemoryCache(),
+        query_client=create_query_client_func(engine, Client),
         get_user=lambda user_id: db.session.get(User, int(user_id)),
         interval=0,  # every poll is answered authorization_pending, never slow_down
     )
@@ -233,7 +234,7 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
         require_oauth.register_token_validator(JWTBearerTokenValidator(validator))
     else:
         require_oauth.register_token_validator(
-            create_bearer_token_validator(db.session, Token)())
+            create_bearer_token_validator(engine, Token)())
 
     oauth1 = OAuth1Server()
     oauth1.init_app(app, query_client=sqla_oauth1.create_query_client_func(

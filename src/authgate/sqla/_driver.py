@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 Processor = Callable[[Any], Any] | None
 
@@ -100,7 +101,7 @@ class Compiled:
         return named
 
 
-def compiled_for(cache: dict[int, Compiled], connection: Connection, statement: Any,
+def compiled_for(cache: dict[int, Compiled], connection: Connection | Pooled, statement: Any,
                  names: Sequence[str], columns: Sequence[Any]) -> Compiled:
     """``statement`` compiled for the connection's dialect, once per dialect in ``cache``."""
     compiled = cache.get(id(connection.dialect))
@@ -116,9 +117,20 @@ def session_of(session: Any) -> Session:
 
 
 def bypassable(connection: Connection) -> bool:
-    """Whether nothing listens to this connection's statements (cursor events, echo)."""
+    """Whether nothing listens to this connection's statements (cursor and dialect
+    execution events, echo)."""
     return not (connection._echo or connection.dispatch.before_cursor_execute
-                or connection.dispatch.after_cursor_execute)
+                or connection.dispatch.after_cursor_execute
+                or _dialect_listened(connection.dialect))
+
+
+#: The dialect events a statement run on the DBAPI cursor itself would not fire.
+_DIALECT_EVENTS = ("do_execute", "do_execute_no_params", "do_setinputsizes", "handle_error")
+
+
+def _dialect_listened(dialect: Dialect) -> bool:
+    dispatch = dialect.dispatch
+    return any(getattr(dispatch, name) for name in _DIALECT_EVENTS)
 
 
 class Outcome(NamedTuple):
@@ -127,13 +139,12 @@ class Outcome(NamedTuple):
     rowcount: int
 
 
-def run(connection: Connection, compiled: Compiled, values: Sequence[Any]) -> Outcome:
+def run(connection: Connection | Pooled, compiled: Compiled, values: Sequence[Any]) -> Outcome:
     """Run ``compiled`` on the connection's DBAPI connection.
 
     Driver errors become SQLAlchemy's, and a dropped connection is invalidated,
     as ``Connection.execute`` would do.
     """
-    dialect = connection.dialect
     params = compiled.parameters(values)
     proxied = connection.connection
     cursor = proxied.cursor()
@@ -145,14 +156,97 @@ def run(connection: Connection, compiled: Compiled, values: Sequence[Any]) -> Ou
         row = cursor.fetchone() if description is not None and compiled.columns else None
         lastrowid = getattr(cursor, "lastrowid", None)  # psycopg has none: RETURNING serves
         rowcount = cursor.rowcount
-    except dialect.loaded_dbapi.Error as error:
-        invalidated = dialect.is_disconnect(error, proxied, cursor)
-        if invalidated:
-            connection.invalidate(error)
-        raise DBAPIError.instance(compiled.sql, params, error, dialect.loaded_dbapi.Error,
-                                  connection_invalidated=invalidated,
-                                  dialect=dialect) from error
+    except connection.dialect.loaded_dbapi.Error as error:
+        raise _wrapped(connection, error, compiled.sql, params, cursor) from error
     finally:
         cursor.close()
     return Outcome(None if row is None else compiled.process(row, description),
                     lastrowid, rowcount)
+
+
+def _wrapped(connection: Any, error: Exception, sql: str | None, params: Any,
+             cursor: Any = None) -> Exception:
+    """``error`` as SQLAlchemy raises it, the connection invalidated if it was dropped."""
+    dialect = connection.dialect
+    invalidated = dialect.is_disconnect(error, connection.connection, cursor)
+    if invalidated:
+        connection.invalidate(error)
+    return DBAPIError.instance(sql, params, error, dialect.loaded_dbapi.Error,
+                               connection_invalidated=invalidated, dialect=dialect)
+
+
+# -- statements on the engine's own connections ------------------------------------------
+def engine_bypassable(engine: Engine) -> bool:
+    """Whether a statement may run on one of ``engine``'s pooled DBAPI connections with
+    no :class:`~sqlalchemy.engine.Connection` around it: echo is off and nothing
+    listens to the events a ``Connection`` would fire (pool events still fire)."""
+    events = engine.dispatch
+    return not (engine._echo or events.engine_connect or events.before_execute
+                or events.after_execute or events.before_cursor_execute
+                or events.after_cursor_execute or events.begin or events.commit
+                or events.rollback or _dialect_listened(engine.dialect))
+
+
+def require_own_connections(engine: Engine) -> Engine:
+    """``engine``, if its pool lends each caller a connection of its own.
+
+    A pool that shares one connection (``StaticPool``, ``SingletonThreadPool``: an
+    in-memory SQLite database) would hand the application session's connection out
+    again; committing or resetting it there would commit or roll back the session's
+    own work. Such an engine is refused rather than used behind the session's back.
+    """
+    if isinstance(engine.pool, (StaticPool, SingletonThreadPool)):
+        raise ValueError(f"{type(engine.pool).__name__} shares one connection; work outside "
+                         "the session needs a pool that lends connections of their own "
+                         "(an in-memory SQLite database: give the hooks the session)")
+    return engine
+
+
+class Pooled:
+    """One DBAPI connection checked out of an engine's pool for one statement, in a
+    transaction of its own; shaped as :func:`run` wants a connection (``dialect``,
+    ``connection``, ``invalidate``).
+
+    ``with Pooled(engine, write=...) as connection``: a write is committed when the
+    block ends without an error; otherwise the pool's reset-on-return rolls back
+    whatever the block left. On PostgreSQL the statement runs in autocommit: one
+    statement is atomic by itself, and this way costs one round trip instead of
+    three (BEGIN, the statement, then COMMIT or the pool's ROLLBACK). SQLite has no
+    round trips to save, and its dialect sets an isolation level with a statement.
+    """
+
+    __slots__ = ("_autocommit", "_write", "connection", "dialect")
+
+    def __init__(self, engine: Engine, *, write: bool) -> None:
+        require_own_connections(engine)
+        self.dialect = engine.dialect
+        self._write = write
+        self._autocommit = self.dialect.name == "postgresql"
+        self.connection: Any = engine.raw_connection()
+
+    def invalidate(self, error: BaseException) -> None:
+        self.connection.invalidate(error)
+
+    def __enter__(self) -> Pooled:
+        if self._autocommit:
+            try:
+                self.dialect.set_isolation_level(self.connection.dbapi_connection, "AUTOCOMMIT")
+            except BaseException:
+                self.connection.close()
+                raise
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        connection = self.connection
+        try:
+            if kind is None and self._write and not self._autocommit:
+                try:
+                    connection.commit()
+                except self.dialect.loaded_dbapi.Error as error:
+                    raise _wrapped(self, error, None, None) from error
+        finally:
+            try:
+                if self._autocommit and connection.is_valid:
+                    self.dialect.reset_isolation_level(connection.dbapi_connection)
+            finally:
+                connection.close()

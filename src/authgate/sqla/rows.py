@@ -34,17 +34,37 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import Column, Connection, Table, and_, bindparam, insert, inspect, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import CursorResult, Dialect
 from sqlalchemy.orm import (
     MANYTOONE,
     ColumnProperty,
     Mapper,
+    Session,
     make_transient_to_detached,
 )
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
-from authgate.sqla._driver import Compiled, bypassable, compiled_for, run, session_of
+from authgate.sqla._driver import (
+    Compiled,
+    Pooled,
+    bypassable,
+    compiled_for,
+    engine_bypassable,
+    require_own_connections,
+    run,
+    session_of,
+)
 
 __all__ = ["RowInserter", "RowLoader", "Statement"]
 
@@ -264,27 +284,80 @@ class RowLoader:
         held = session.identity_map.get(self._mapper.identity_key_from_primary_key(tuple(key)))
         return held if held is not None else self.load(session, *key)
 
-    def _fetch(self, connection: Connection, values: Sequence[Any]) -> Any:
+    def _fetch(self, connection: Connection | Pooled, values: Sequence[Any]) -> Any:
         compiled = compiled_for(self._compiled, connection, self._statement, self._names,
                                 self._columns)
         return run(connection, compiled, values).row
 
     def _instance(self, session: Any, row: tuple[Any, ...]) -> Any:
-        mapper = self._mapper
-        assert self._pk_positions is not None
-        key = mapper.identity_key_from_primary_key(tuple(row[i] for i in self._pk_positions))
+        key = self._key(row)
         existing = session.identity_map.get(key)
         if existing is not None:  # populate_existing: the row wins over what was held
             for name, value in zip(self._keys, row, strict=True):
                 set_committed_value(existing, name, value)
             return existing
-        instance = mapper.class_manager.new_instance()
-        instance.__dict__.update(zip(self._keys, row, strict=True))
-        # What make_transient_to_detached would do, for an instance that has every
-        # column loaded and no history: only the identity key is left to set (the
-        # relationships it would mark expired load lazily on first access either way).
-        instance_state(instance).key = key
+        instance = self._detached(row, key)
         session.add(instance)
+        return instance
+
+    def _key(self, row: tuple[Any, ...]) -> Any:
+        assert self._pk_positions is not None
+        return self._mapper.identity_key_from_primary_key(
+            tuple(row[i] for i in self._pk_positions))
+
+    def _detached(self, row: tuple[Any, ...], key: Any = None) -> Any:
+        """A detached instance of ``row``: every column loaded, no history.
+
+        What make_transient_to_detached would make of it: only the identity key is
+        left to set (the relationships it would mark expired load lazily on first
+        access either way, once the instance is in a session).
+        """
+        instance = self._mapper.class_manager.new_instance()
+        instance.__dict__.update(zip(self._keys, row, strict=True))
+        instance_state(instance).key = self._key(row) if key is None else key
+        return instance
+
+    # -- on the engine's own connections -----------------------------------------------
+    def load_detached(self, engine: Engine, *values: Any) -> Any:
+        """The instance as :meth:`load` finds it, read on one of ``engine``'s pooled
+        connections outside any session, and returned detached, ``related`` included.
+
+        For a lookup that needs no unit of work (the client on the token endpoint,
+        the token of a bearer request): no session is built, begun, committed and
+        closed for it, and on PostgreSQL the SELECT is its own transaction (one
+        round trip). A relationship not named in ``related`` cannot load later
+        (the instance has no session) unless the caller adds it to one. An engine
+        whose pool shares one connection is refused (``ValueError``).
+        """
+        require_own_connections(engine)
+        if not self._direct or not engine_bypassable(engine) or \
+                (self._related and self._joined is None):
+            return self._load_in_own_session(engine, values)
+        with Pooled(engine, write=False) as connection:
+            if self._joined is None:
+                row = self._fetch(connection, values)
+                return None if row is None else self._detached(row)
+            compiled = compiled_for(self._joined_compiled, connection, self._joined,
+                                    self._names, self._joined_columns)
+            full = run(connection, compiled, values).row
+        if full is None:
+            return None
+        instance = self._detached(full[:len(self._columns)])
+        for (name, _positions, loader), (start, end) in zip(self._related, self._slices,
+                                                            strict=True):
+            target = full[start:end]
+            assert loader._pk_positions is not None
+            found = None not in (target[i] for i in loader._pk_positions)
+            set_committed_value(instance, name, loader._detached(target) if found else None)
+        return instance
+
+    def _load_in_own_session(self, engine: Engine, values: Sequence[Any]) -> Any:
+        """:meth:`load_detached` through the ORM, for what the fast path must not bypass."""
+        with Session(engine) as session:  # closing detaches it, loaded as it is
+            instance = self.load(session, *values)
+            if instance is not None:
+                for name, _positions, _loader in self._related:
+                    getattr(instance, name)  # loaded now: there is no session later
         return instance
 
 
@@ -321,13 +394,44 @@ class RowInserter:
 
     def insert(self, session: Any, record: Any) -> None:
         connection: Connection = session.connection(bind_arguments={"mapper": self._mapper})
-        state = record.__dict__
         flush_events = session_of(session).dispatch
         if not self._plain or not bypassable(connection) or flush_events.before_flush or \
                 flush_events.after_flush or flush_events.after_flush_postexec or \
-                any(rel.key in state for rel in self._mapper.relationships):
+                self._cascades(record):
             session.add(record)  # the caller's commit flushes it
             return
+        self._run(connection, record)
+        make_transient_to_detached(record)
+        session.add(record)
+
+    def insert_committed(self, engine: Engine, record: Any) -> None:
+        """Store ``record`` in a transaction of its own on one of ``engine``'s pooled
+        connections, outside any session, and leave it detached with its key set.
+
+        For a row written alone (a token on the token endpoint): no session is
+        built for it, and on PostgreSQL the INSERT is one round trip. What the plain
+        INSERT cannot store exactly goes through a short-lived session instead. An
+        engine whose pool shares one connection is refused (``ValueError``).
+        """
+        require_own_connections(engine)
+        if not self._plain or not engine_bypassable(engine) or self._cascades(record):
+            with Session(engine, expire_on_commit=False) as session:
+                session.add(record)
+                session.commit()
+            return
+        with Pooled(engine, write=True) as connection:
+            self._run(connection, record)
+        make_transient_to_detached(record)
+
+    def _cascades(self, record: Any) -> bool:
+        """Whether ``record`` holds a related object a flush would have to save too."""
+        state = record.__dict__
+        return any(rel.key in state for rel in self._mapper.relationships)
+
+    def _run(self, connection: Any, record: Any) -> None:
+        """The INSERT of ``record``'s values (and the defaults a flush would give it);
+        a generated primary key is set on the record."""
+        state = record.__dict__
         row: dict[str, Any] = {}
         for key, column in self._props:
             if key in state:
@@ -347,8 +451,6 @@ class RowInserter:
             keys = outcome.row if outcome.row is not None else (outcome.lastrowid,)
             for key_column, value in zip(missing, keys, strict=True):
                 state[self._mapper.get_property_by_column(key_column).key] = value
-        make_transient_to_detached(record)
-        session.add(record)
 
     def _compile(self, names: tuple[str, ...], dialect: Dialect) -> Compiled:
         columns = self._table.c

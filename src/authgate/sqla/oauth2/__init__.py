@@ -13,6 +13,7 @@ Three ways in, from least to most done for you:
 """
 
 from authgate.sqla.oauth2.functions import (
+    Bind,
     SessionLike,
     consume_authorization_code,
     create_bearer_token_validator,
@@ -36,6 +37,7 @@ from authgate.sqla.oauth2.store import SQLAlchemyStore
 from authgate.sqla.oauth2.types import HashedToken
 
 __all__ = [
+    "Bind",
     "HashedToken",
     "OAuth2AuthorizationCodeMixin",
     "OAuth2ClientMixin",

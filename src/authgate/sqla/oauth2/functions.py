@@ -9,7 +9,14 @@ two concurrent requests can never both redeem one code or refresh token.
 
 ``session`` is a :class:`~sqlalchemy.orm.Session` or a
 :class:`~sqlalchemy.orm.scoped_session` (such as Flask-SQLAlchemy's
-``db.session``); every write commits, as the hooks' callers expect. Lookups
+``db.session``); every write commits, as the hooks' callers expect.
+
+``query_client``, ``save_token`` and the bearer token validator also take an
+:class:`~sqlalchemy.Engine` in place of the session. Each call then runs its one
+statement on a pooled connection of its own, in a transaction of its own,
+outside the application's session, and returns a detached instance: the token
+endpoint and a protected request do their database work without a session
+being built, begun, committed and closed for them. Lookups
 refresh objects already in the session (``populate_existing``), so a
 long-lived session never answers from a stale identity map with a token
 another process has revoked since.
@@ -29,6 +36,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Engine,
     Table,
     and_,
     bindparam,
@@ -46,10 +54,11 @@ from authgate.core.oauth2.endpoints.revocation import RevocationEndpoint
 from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.oauth2.resource import BearerTokenValidator
 from authgate.core.security import generate_token, token_digest
-from authgate.sqla._driver import session_of
+from authgate.sqla._driver import require_own_connections, session_of
 from authgate.sqla.rows import RowInserter, RowLoader, Statement
 
 __all__ = [
+    "Bind",
     "SessionLike",
     "consume_authorization_code",
     "create_bearer_token_validator",
@@ -67,6 +76,8 @@ __all__ = [
 
 #: What every helper accepts as ``session``.
 SessionLike = Session | scoped_session[Any]
+#: What the lookup and save hooks accept: a session, or an engine to use directly.
+Bind = SessionLike | Engine
 Clock = Callable[[], float]
 
 # Members of a token response that are columns of OAuth2TokenMixin.
@@ -159,11 +170,22 @@ def lookup_statement(model: type[Any], column: Any) -> Any:
 
 
 # -- clients --------------------------------------------------------------------------
-def create_query_client_func(session: SessionLike, client_model: type[Any]
+def create_query_client_func(session: Bind, client_model: type[Any]
                              ) -> Callable[[str], Any]:
-    """``query_client(client_id)`` for the server: the client, or None."""
+    """``query_client(client_id)`` for the server: the client, or None.
+
+    Given an engine, the client comes back detached: its columns are loaded, its
+    relationships cannot load (the grant reads neither).
+    """
 
     loader = RowLoader(client_model, client_model.client_id)
+    if isinstance(session, Engine):
+        engine = require_own_connections(session)
+
+        def query_detached(client_id: str) -> Any:
+            return loader.load_detached(engine, client_id)
+
+        return query_detached
 
     def query_client(client_id: str) -> Any:
         return loader.load(session, client_id)
@@ -220,7 +242,7 @@ def _commit_decision(session: SessionLike) -> None:
 
 
 # -- tokens ---------------------------------------------------------------------------
-def save_token_record(session: SessionLike, token_model: type[Any], token: dict[str, Any],
+def save_token_record(session: Bind, token_model: type[Any], token: dict[str, Any],
                       request: OAuth2Request, *, clock: Clock = time.time,
                       before_commit: Callable[[Any], None] | None = None) -> Any:
     """Insert one token row for a token response; the shared body of every ``save_token``.
@@ -231,7 +253,9 @@ def save_token_record(session: SessionLike, token_model: type[Any], token: dict[
 
     ``before_commit(record)`` runs after the INSERT, before the commit: what it
     writes through the session (an audit row, say) commits with the token or
-    not at all, and costs no transaction of its own.
+    not at all, and costs no transaction of its own. Given an engine, the row is
+    committed by itself and the record comes back detached; there is no session
+    to write anything else in, so ``before_commit`` is refused.
     """
     values: dict[str, Any] = {k: token[k] for k in _TOKEN_FIELDS if token.get(k) is not None}
     values["client_id"] = request.client.get_client_id()
@@ -241,10 +265,16 @@ def save_token_record(session: SessionLike, token_model: type[Any], token: dict[
     if _has_column(token_model, "family"):
         values["family"] = request.token_family or "tok:" + generate_token(24)
     record = token_model(**values)
-    _inserter(token_model).insert(session, record)
-    if before_commit is not None:
-        before_commit(record)
-    session.commit()
+    if isinstance(session, Engine):
+        if before_commit is not None:
+            raise TypeError("before_commit needs a session: given an engine, the token "
+                            "is committed by itself")
+        _inserter(token_model).insert_committed(session, record)
+    else:
+        _inserter(token_model).insert(session, record)
+        if before_commit is not None:
+            before_commit(record)
+        session.commit()
     # Keep the in-memory record in the stored form too, even without expire_on_commit.
     set_committed_value(record, "access_token", token_digest(token["access_token"]))
     refresh = token.get("refresh_token")
@@ -263,9 +293,11 @@ def _inserter(model: type[Any]) -> RowInserter:
     return inserter
 
 
-def create_save_token_func(session: SessionLike, token_model: type[Any]
+def create_save_token_func(session: Bind, token_model: type[Any]
                            ) -> Callable[[dict[str, Any], OAuth2Request], Any]:
-    """``save_token(token, request)`` for the server."""
+    """``save_token(token, request)`` for the server (see :func:`save_token_record`)."""
+    if isinstance(session, Engine):
+        require_own_connections(session)
 
     def save_token(token: dict[str, Any], request: OAuth2Request) -> Any:
         return save_token_record(session, token_model, token, request)
@@ -393,17 +425,26 @@ def create_revocation_endpoint(session: SessionLike, token_model: type[Any]
     return SQLAlchemyRevocationEndpoint
 
 
-def create_bearer_token_validator(session: SessionLike, token_model: type[Any]
+def create_bearer_token_validator(session: Bind, token_model: type[Any]
                                   ) -> type[BearerTokenValidator]:
     """A bearer token validator class for ``ResourceProtector.register_token_validator``.
 
     The token's many-to-one relationships (``Token.user`` in the seed's models) are
     loaded with it, by primary key: a protected view almost always reads
     ``current_token.user``, and this skips the ORM's lazy-load query for it.
+    Given an engine, the token and those related rows come back detached.
     """
 
     loader = RowLoader(token_model, token_model.access_token, related=[
         rel.key for rel in inspect(token_model).relationships if rel.direction is MANYTOONE])
+    if isinstance(session, Engine):
+        engine = require_own_connections(session)
+
+        class DetachedBearerTokenValidator(BearerTokenValidator):
+            def authenticate_token(self, token_string: str) -> Any:
+                return loader.load_detached(engine, token_string)
+
+        return DetachedBearerTokenValidator
 
     class SQLAlchemyBearerTokenValidator(BearerTokenValidator):
         def authenticate_token(self, token_string: str) -> Any:

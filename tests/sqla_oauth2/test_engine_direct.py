@@ -1,0 +1,303 @@
+"""Lookups and inserts on the engine's own pooled connections, outside any session.
+
+``RowLoader.load_detached`` and ``RowInserter.insert_committed`` (what the hooks
+do when given an engine) must give what the ORM gives, detached; commit a write
+by itself; never leak a pooled connection, whatever fails; wrap driver errors
+as SQLAlchemy does; leave PostgreSQL connections as they were lent (autocommit
+only for the one statement); and go through the ORM when something listens to
+the engine. On SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import String, create_engine, event, func, inspect, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm.exc import DetachedInstanceError
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
+
+from authgate.core.security import token_digest
+from authgate.sqla._driver import Pooled, engine_bypassable
+from authgate.sqla.oauth2 import (
+    create_bearer_token_validator,
+    create_query_client_func,
+    create_save_token_func,
+    save_token_record,
+)
+from authgate.sqla.rows import RowInserter, RowLoader
+from tests.sqla_oauth2.support import (
+    Base,
+    Client,
+    Owned,
+    Owner,
+    Token,
+    empty_tables,
+    oauth_request,
+)
+from tests.sqla_oauth2.test_rows import TOKEN_ID, _seed
+
+
+@pytest.fixture
+def rows(engine) -> Any:
+    return _seed(engine)
+
+
+@contextmanager
+def _statements_seen(engine: Any) -> Iterator[list[str]]:
+    """The SQL run on ``engine`` inside the block (a listener: the fast paths step aside)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _detached(instance: Any) -> bool:
+    state = inspect(instance)
+    return state.detached and state.key is not None and not state.modified
+
+
+# -- RowLoader.load_detached ---------------------------------------------------------------
+def test_a_detached_load_matches_the_orm(rows):
+    loader = RowLoader(Client, Client.client_id)
+    client = loader.load_detached(rows, "app")
+    assert _detached(client)
+    with Session(rows) as session:
+        orm = session.execute(loader.orm_statement, {"p0": "app"}).scalar_one()
+        expected = {c.key: getattr(orm, c.key) for c in Client.__table__.columns}
+    assert {c.key: getattr(client, c.key) for c in Client.__table__.columns} == expected
+    assert client.client_metadata == {"scope": "profile"}
+    assert loader.load_detached(rows, "nobody") is None
+    assert rows.pool.checkedout() == 0
+
+
+def test_a_detached_token_is_found_by_its_clear_value(rows):
+    token = RowLoader(Token, Token.access_token).load_detached(rows, "clear-access")
+    assert token.id == TOKEN_ID and token.access_token == token_digest("clear-access")
+    assert RowLoader(Token, Token.access_token).load_detached(rows, token_digest(
+        "clear-access")) is None  # a stored digest is not a token
+
+
+def test_a_detached_instance_can_join_a_session_later(rows):
+    client = RowLoader(Client, Client.client_id).load_detached(rows, "app")
+    with Session(rows) as session:
+        client = session.merge(client, load=False)
+        client.client_id_issued_at = 6
+        session.commit()
+    with rows.connect() as conn:
+        assert conn.execute(select(Client.__table__.c.client_id_issued_at)).scalar() == 6
+
+
+def _related_come_detached(owned: Any) -> None:
+    loader = RowLoader(Owned, Owned.label, related=["owner", "keeper"])
+    item = loader.load_detached(owned, "a")
+    assert _detached(item) and item.owner.name == "alice" and _detached(item.owner)
+    assert "keeper" not in item.__dict__  # lazy="raise" is left as configured
+    assert loader.load_detached(owned, "b").owner is None
+    plain = RowLoader(Owned, Owned.label).load_detached(owned, "a")
+    with pytest.raises(DetachedInstanceError):
+        _ = plain.owner  # not asked for, and there is no session to load it
+    assert owned.pool.checkedout() == 0
+
+
+def test_related_rows_come_detached_with_the_row(owned):
+    _related_come_detached(owned)
+
+
+def test_a_listened_engine_loads_related_rows_through_the_orm(owned):
+    """There is no session to load them later: the ORM path loads them now."""
+    with _statements_seen(owned) as seen:
+        _related_come_detached(owned)
+    assert seen
+
+
+def test_a_listened_engine_goes_through_the_orm(rows):
+    record = Token(client_id="app", access_token="listened", scope="profile", user_id=1)
+    with _statements_seen(rows) as seen:
+        assert not engine_bypassable(rows)
+        client = RowLoader(Client, Client.client_id).load_detached(rows, "app")
+        assert _detached(client) and client.client_id == "app"
+        RowInserter(Token).insert_committed(rows, record)
+    assert _detached(record) and record.id is not None and record.token_type == "Bearer"
+    assert any("SELECT" in s for s in seen) and any("INSERT" in s for s in seen)
+    assert rows.pool.checkedout() == 0
+
+
+def test_echo_and_dialect_listeners_also_keep_the_fast_path_away(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'e.db'}")
+    assert engine_bypassable(engine)
+    event.listen(engine, "handle_error", lambda context: None)
+    assert not engine_bypassable(engine)
+    assert not engine_bypassable(create_engine(f"sqlite:///{tmp_path / 'e.db'}", echo=True))
+
+
+class _MissingBase(DeclarativeBase):
+    pass
+
+
+class _Missing(_MissingBase):
+    """Mapped, never created: every statement on it fails in the database."""
+
+    __tablename__ = "ag_test_never_created"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+
+
+def test_driver_errors_are_sqlalchemy_errors_and_the_connection_goes_back(rows):
+    with pytest.raises(DBAPIError) as raised:
+        RowLoader(_Missing, _Missing.name).load_detached(rows, "x")
+    assert raised.value.orig is not None and rows.pool.checkedout() == 0
+    with pytest.raises(DBAPIError):
+        RowInserter(_Missing).insert_committed(rows, _Missing(name="x"))
+    assert rows.pool.checkedout() == 0
+    assert RowLoader(Client, Client.client_id).load_detached(rows, "app").id == 7
+
+
+def test_a_dropped_connection_is_invalidated_and_replaced(postgres_url):
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        empty_tables(engine)
+        _seed(engine)
+        loader = RowLoader(Client, Client.client_id)
+        raw = engine.raw_connection()
+        pid = raw.cursor().execute("SELECT pg_backend_pid()").fetchone()[0]
+        raw.close()
+        admin = create_engine(postgres_url)
+        with admin.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        with pytest.raises(OperationalError) as raised:
+            loader.load_detached(engine, "app")
+        assert raised.value.connection_invalidated
+        assert loader.load_detached(engine, "app").id == 7  # the pool's one slot serves again
+        assert engine.pool.checkedout() == 0
+    finally:
+        engine.dispose()
+
+
+# -- RowInserter.insert_committed --------------------------------------------------------
+def test_an_insert_commits_by_itself_and_leaves_the_record_detached(rows):
+    record = Token(client_id="app", access_token="clear-2", scope="profile", user_id=1)
+    RowInserter(Token).insert_committed(rows, record)
+    assert _detached(record) and record.id is not None and record.id != TOKEN_ID
+    assert record.token_type == "Bearer" and abs(record.issued_at - time.time()) < 5
+    with rows.connect() as conn:  # another connection sees it: committed
+        stored = conn.execute(select(Token.__table__).where(
+            Token.__table__.c.id == record.id)).mappings().one()
+    assert stored["access_token"] == token_digest("clear-2")
+    assert (stored["token_type"], stored["user_id"]) == ("Bearer", 1)
+    assert rows.pool.checkedout() == 0
+
+
+def test_a_failed_insert_writes_nothing_and_the_next_one_works(rows):
+    with pytest.raises(IntegrityError):  # the unique access token
+        RowInserter(Token).insert_committed(rows, Token(client_id="app",
+                                                        access_token="clear-access"))
+    assert rows.pool.checkedout() == 0
+    RowInserter(Token).insert_committed(rows, Token(client_id="app", access_token="fresh"))
+    with rows.connect() as conn:
+        stored = conn.execute(select(Token.__table__.c.access_token).order_by(
+            Token.__table__.c.id)).scalars().all()
+    assert sorted(stored) == sorted([token_digest("clear-access"), token_digest("fresh")])
+
+
+def test_a_record_with_a_related_object_is_flushed_with_it(owned):
+    item = Owned(label="c", owner=Owner(id=2, name="carol"))
+    RowInserter(Owned).insert_committed(owned, item)
+    assert _detached(item) and item.owner_id == 2 and _detached(item.owner)
+    with owned.connect() as conn:
+        assert conn.execute(text("SELECT name FROM ag_test_rows_owner WHERE id = 2")
+                            ).scalar() == "carol"
+
+
+def test_postgres_statements_run_in_autocommit_and_the_connection_is_restored(pg_engine):
+    engine = pg_engine
+    for write in (False, True):
+        with Pooled(engine, write=write) as connection:
+            assert connection.connection.dbapi_connection.autocommit is True
+        raw = engine.raw_connection()
+        try:
+            assert raw.dbapi_connection.autocommit is False
+        finally:
+            raw.close()
+
+
+def test_sqlite_writes_commit_and_an_error_rolls_back(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (x INTEGER)"))
+    with Pooled(engine, write=True) as connection:
+        connection.connection.cursor().execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(RuntimeError), Pooled(engine, write=True) as connection:
+        connection.connection.cursor().execute("INSERT INTO t VALUES (2)")
+        raise RuntimeError("before the commit")
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT x FROM t")).scalars().all() == [1]
+    assert engine.pool.checkedout() == 0
+
+
+# -- the hooks given an engine -----------------------------------------------------------
+def test_the_hooks_given_an_engine_use_no_session(rows):
+    sessions: list[Any] = []
+
+    def began(session: Any, *_: Any) -> None:
+        sessions.append(session)
+
+    event.listen(Session, "after_begin", began)
+    try:
+        client = create_query_client_func(rows, Client)("app")
+        assert _detached(client) and client.client_id == "app"
+        record = create_save_token_func(rows, Token)(
+            {"token_type": "Bearer", "access_token": "a" * 40, "refresh_token": "r" * 40,
+             "scope": "profile", "expires_in": 60}, oauth_request(client=client))
+        assert _detached(record) and record.access_token == token_digest("a" * 40)
+        assert record.refresh_token == token_digest("r" * 40) and record.family
+        validator = create_bearer_token_validator(rows, Token)()
+        found = validator.authenticate_token("a" * 40)
+        assert _detached(found) and found.id == record.id and found.scope == "profile"
+        assert validator.authenticate_token("unknown") is None
+    finally:
+        event.remove(Session, "after_begin", began)
+    assert sessions == []
+    assert rows.pool.checkedout() == 0
+
+
+def test_before_commit_needs_a_session(rows):
+    client = create_query_client_func(rows, Client)("app")
+    with pytest.raises(TypeError):
+        save_token_record(rows, Token, {"token_type": "Bearer", "access_token": "b" * 40},
+                          oauth_request(client=client), before_commit=lambda record: None)
+    with rows.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Token.__table__)).scalar() == 1
+
+
+@pytest.mark.parametrize("pool", [StaticPool, SingletonThreadPool])
+def test_an_engine_sharing_one_connection_is_refused(pool):
+    """Its one connection is the session's too: a commit or reset there would land on
+    the session's work."""
+    engine = create_engine("sqlite://", poolclass=pool)
+    Base.metadata.create_all(engine)
+    try:
+        for factory in (create_query_client_func, create_save_token_func,
+                        create_bearer_token_validator):
+            with pytest.raises(ValueError, match="shares one connection"):
+                factory(engine, Client if factory is create_query_client_func else Token)
+        with pytest.raises(ValueError):
+            RowLoader(Client, Client.client_id).load_detached(engine, "app")
+        with pytest.raises(ValueError):
+            RowInserter(Token).insert_committed(engine, Token(client_id="app",
+                                                              access_token="x"))
+        assert create_query_client_func(Session(engine), Client)("app") is None
+    finally:
+        engine.dispose()
