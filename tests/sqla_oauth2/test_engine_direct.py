@@ -30,7 +30,7 @@ from authgate.sqla.oauth2 import (
     create_save_token_func,
     save_token_record,
 )
-from authgate.sqla.rows import RowInserter, RowLoader
+from authgate.sqla.rows import RowInserter, RowLoader, new_record
 from tests.sqla_oauth2.support import (
     Base,
     Client,
@@ -301,3 +301,84 @@ def test_an_engine_sharing_one_connection_is_refused(pool):
         assert create_query_client_func(Session(engine), Client)("app") is None
     finally:
         engine.dispose()
+
+
+# -- new_record ---------------------------------------------------------------------------
+class _Built(_MissingBase):
+    """A plain model: built directly, without the constructor's attribute events."""
+
+    __tablename__ = "ag_test_built"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+
+
+class _OwnInit(_MissingBase):
+    __tablename__ = "ag_test_own_init"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+
+    def __init__(self, **values: Any) -> None:
+        values["name"] = values["name"].upper()
+        super().__init__(**values)
+
+
+class _Listened(_MissingBase):
+    __tablename__ = "ag_test_set_listened"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+
+
+@event.listens_for(_Listened.name, "set", retval=True)
+def _shout(_target: Any, value: str, *_: Any) -> str:
+    return value.upper()
+
+
+class _InitListened(_MissingBase):
+    __tablename__ = "ag_test_init_listened"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(20))
+
+
+@event.listens_for(_InitListened, "init")
+def _init_shouts(_target: Any, _args: Any, kwargs: dict[str, Any]) -> None:
+    kwargs["name"] = kwargs["name"].upper()
+
+
+def test_new_record_builds_a_plain_model_without_history():
+    record = new_record(_Built, {"name": "x"})
+    assert isinstance(record, _Built) and record.name == "x"
+    state = inspect(record)
+    assert state.transient and not state.modified
+
+
+@pytest.mark.parametrize("model", [_OwnInit, _Listened, _InitListened])
+def test_new_record_constructs_what_could_observe_construction(model):
+    assert new_record(model, {"name": "x"}).name == "X"
+
+
+def test_new_record_applies_validators_and_refuses_unknown_names():
+    client = new_record(Client, {"client_id": "c", "client_secret": "clear"})
+    assert client.client_secret.startswith("sha256$")  # the mixin's validator ran
+    with pytest.raises(TypeError):
+        new_record(_Built, {"name": "x", "nickname": "y"})
+
+
+@pytest.mark.parametrize("listened", [False, True])
+def test_a_directly_built_token_is_stored_whole_either_way(rows, listened):
+    """Built without history, the record still inserts every value, on the fast path
+    and through the session the listened engine takes."""
+    values = {"client_id": "app", "access_token": "built", "scope": "profile",
+              "token_type": "Bearer", "issued_at": 7, "expires_in": 60, "user_id": 1}
+    record = new_record(Token, values)
+    assert not inspect(record).modified
+    if listened:
+        with _statements_seen(rows):
+            RowInserter(Token).insert_committed(rows, record)
+    else:
+        RowInserter(Token).insert_committed(rows, record)
+    assert _detached(record) and record.id is not None
+    with rows.connect() as conn:
+        stored = conn.execute(select(Token.__table__).where(
+            Token.__table__.c.id == record.id)).mappings().one()
+    assert {k: stored[k] for k in values} == {**values, "access_token": token_digest("built")}
+    assert stored["access_token_revoked_at"] is None and stored["refresh_token"] is None

@@ -119,7 +119,12 @@ def session_of(session: Any) -> Session:
 def bypassable(connection: Connection) -> bool:
     """Whether nothing listens to this connection's statements (cursor and dialect
     execution events, echo)."""
-    return not (connection._echo or connection.dispatch.before_cursor_execute
+    if connection._echo:
+        return False
+    if not (connection._has_events or connection.engine._has_events
+            or connection.dialect._has_events):
+        return True  # never listened to: SQLAlchemy's own flags, set by event.listen
+    return not (connection.dispatch.before_cursor_execute
                 or connection.dispatch.after_cursor_execute
                 or _dialect_listened(connection.dialect))
 
@@ -180,8 +185,12 @@ def engine_bypassable(engine: Engine) -> bool:
     """Whether a statement may run on one of ``engine``'s pooled DBAPI connections with
     no :class:`~sqlalchemy.engine.Connection` around it: echo is off and nothing
     listens to the events a ``Connection`` would fire (pool events still fire)."""
+    if engine._echo:
+        return False
+    if not (engine._has_events or engine.dialect._has_events):
+        return True  # never listened to: SQLAlchemy's own flags, set by event.listen
     events = engine.dispatch
-    return not (engine._echo or events.engine_connect or events.before_execute
+    return not (events.engine_connect or events.before_execute
                 or events.after_execute or events.before_cursor_execute
                 or events.after_cursor_execute or events.begin or events.commit
                 or events.rollback or _dialect_listened(engine.dialect))

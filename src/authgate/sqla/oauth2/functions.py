@@ -55,7 +55,7 @@ from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.oauth2.resource import BearerTokenValidator
 from authgate.core.security import generate_token, token_digest
 from authgate.sqla._driver import require_own_connections, session_of
-from authgate.sqla.rows import RowInserter, RowLoader, Statement
+from authgate.sqla.rows import RowInserter, RowLoader, Statement, new_record
 
 __all__ = [
     "Bind",
@@ -264,7 +264,7 @@ def save_token_record(session: Bind, token_model: type[Any], token: dict[str, An
         values["user_id"] = request.user.get_user_id() if request.user is not None else None
     if _has_column(token_model, "family"):
         values["family"] = request.token_family or "tok:" + generate_token(24)
-    record = token_model(**values)
+    record = new_record(token_model, values)
     if isinstance(session, Engine):
         if before_commit is not None:
             raise TypeError("before_commit needs a session: given an engine, the token "
