@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Column, Connection, Engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.orm import Mapper, Session, scoped_session
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 Processor = Callable[[Any], Any] | None
@@ -114,6 +114,24 @@ def compiled_for(cache: dict[int, Compiled], connection: Connection | Pooled, st
 def session_of(session: Any) -> Session:
     """The :class:`Session` itself, for a ``scoped_session`` (Flask-SQLAlchemy's ``db.session``)."""
     return session.registry() if isinstance(session, scoped_session) else session  # type: ignore[no-any-return]
+
+
+def loads_plainly(mapper: Mapper[Any]) -> bool:
+    """Whether a row of ``mapper``'s table is all the ORM needs to build an instance."""
+    if mapper.inherits is not None or mapper.polymorphic_on is not None or \
+            len(mapper.tables) != 1:
+        return False
+    dispatch = mapper.class_manager.dispatch
+    if dispatch.load or dispatch.refresh:
+        return False
+    table = mapper.local_table
+    for prop in mapper.column_attrs:
+        if prop.deferred or len(prop.columns) != 1:
+            return False
+        column = prop.columns[0]
+        if not isinstance(column, Column) or column.table is not table:
+            return False
+    return True
 
 
 def bypassable(connection: Connection) -> bool:

@@ -45,7 +45,8 @@ from authgate.core.oauth2.device import (
     PENDING,
     DeviceCredential,
 )
-from authgate.sqla.rows import RowInserter, Statement, loads_plainly
+from authgate.sqla._driver import loads_plainly
+from authgate.sqla.rows import RowInserter, Statement
 
 __all__ = ["DeviceCodeMixin", "SQLDeviceStore"]
 
