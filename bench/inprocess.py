@@ -97,6 +97,8 @@ def make_serve(state_dir: str) -> Target:
     app = create_app({"AUTHGATE_INSTANCE_PATH": f"{state_dir}/instance",
                       "AUTHGATE_DATABASE_URL": f"sqlite:///{state_dir}/serve.sqlite",
                       "AUTHGATE_ISSUER": "http://127.0.0.1:8000",
+                      # W5 polls back to back, as under gunicorn (bench.targets._serve_env)
+                      "AUTHGATE_DEVICE_INTERVAL": "0",
                       # BENCH_TOKEN_FORMAT=ES256 picks the signing algorithm (RS256 else)
                       "AUTHGATE_JWT_ALG": os.environ.get("BENCH_TOKEN_FORMAT", "RS256")
                       .replace("opaque", "RS256")})

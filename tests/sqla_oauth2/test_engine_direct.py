@@ -382,3 +382,14 @@ def test_a_directly_built_token_is_stored_whole_either_way(rows, listened):
             Token.__table__.c.id == record.id)).mappings().one()
     assert {k: stored[k] for k in values} == {**values, "access_token": token_digest("built")}
     assert stored["access_token_revoked_at"] is None and stored["refresh_token"] is None
+
+
+def test_a_database_that_refuses_connections_raises_sqlalchemys_error(tmp_path):
+    """A connection refused at checkout is an OperationalError, as ``engine.connect()``
+    would raise it (what a server answers 503 for), not the driver's own."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}")
+    with pytest.raises(OperationalError) as raised:
+        create_query_client_func(engine, Client)("app")
+    assert isinstance(raised.value, DBAPIError) and raised.value.orig is not None
+    with pytest.raises(OperationalError):
+        RowInserter(Token).insert_committed(engine, Token(client_id="app", access_token="x"))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Numeric,
     String,
     bindparam,
+    create_engine,
     delete,
     event,
     func,
@@ -35,6 +36,7 @@ from sqlalchemy.orm import (
     relationship,
     sessionmaker,
 )
+from sqlalchemy.pool import StaticPool
 
 from authgate.core.security import token_digest
 from authgate.sqla.oauth2 import rotate_refresh_token
@@ -504,3 +506,56 @@ def test_statement_first_is_the_first_row_converted_as_core_converts_it(rows):
     finally:
         event.remove(rows, "before_cursor_execute", listen)
     assert len(seen) == 2
+
+
+def _revoke_statement() -> Statement:
+    table = Token.__table__
+    return Statement(update(table).where(table.c.id == bindparam("k"))
+                     .values(access_token_revoked_at=bindparam("at")), "at", "k")
+
+
+def _revoked_at(engine: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(select(Token.__table__.c.access_token_revoked_at).where(
+            Token.__table__.c.id == TOKEN_ID)).scalar()
+
+
+@pytest.mark.parametrize("listened", [False, True])
+def test_statement_committed_by_itself(rows, listened):
+    """``execute_committed`` commits alone, on a pooled connection of its own (through
+    ``engine.begin()`` when something listens), and lends nothing it does not return."""
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    if listened:
+        event.listen(rows, "before_cursor_execute", listen)
+    try:
+        assert _revoke_statement().execute_committed(rows, 50, TOKEN_ID) == 1
+        assert _revoke_statement().execute_committed(rows, 60, 404) == 0
+    finally:
+        if listened:
+            event.remove(rows, "before_cursor_execute", listen)
+    assert _revoked_at(rows) == 50  # another connection sees it: committed
+    assert rows.pool.checkedout() == 0
+    assert any(statement.startswith("UPDATE") for statement in seen) is listened
+
+
+def test_statement_committed_by_itself_on_a_shared_connection():
+    """An in-memory database's one connection: through ``engine.begin()``, not refused."""
+    engine = create_engine("sqlite://", poolclass=StaticPool)
+    Base.metadata.create_all(engine)
+    _seed(engine)
+    assert _revoke_statement().execute_committed(engine, 70, TOKEN_ID) == 1
+    assert _revoked_at(engine) == 70
+
+
+def test_statement_committed_by_itself_rolls_back_a_failure(rows):
+    table = Token.__table__
+    clash = Statement(update(table).where(table.c.id == bindparam("k"))
+                      .values(client_id=bindparam("c")), "c", "k")
+    with pytest.raises(IntegrityError):  # client_id is NOT NULL
+        clash.execute_committed(rows, None, TOKEN_ID)
+    assert rows.pool.checkedout() == 0
+    assert _revoke_statement().execute_committed(rows, 80, TOKEN_ID) == 1

@@ -38,7 +38,7 @@ from authgate.server.models import (
 from authgate.server.ratelimit import AuthFailureLimiter
 from authgate.server.registration import ServerRegistration, build_private_key_jwt
 from authgate.sqla.device import SQLDeviceStore
-from authgate.sqla.oauth2 import SQLAlchemyStore
+from authgate.sqla.oauth2 import SQLAlchemyStore, create_query_client_func
 
 __all__ = ["OAuth2Parts", "build_oauth2", "flask_settings"]
 
@@ -146,7 +146,13 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
                                         clock=settings.clock, get_extra_claims=extra_claims,
                                         expires_in=settings.token_lifetime)
     app.config.update(flask_settings(settings, generator))
-    server = AuthorizationServer(query_client=store.query_client, save_token=save_token,
+    # Clients are read on a pooled connection of their own, not through the request's
+    # session: every token request, authorization and device poll starts with one, and
+    # the detached client is all the grants need (docs/oauth2.md, "Keeping the token
+    # endpoint out of the session"). Tokens and codes stay in the session, with the
+    # audit rows that commit together with them.
+    query_client = create_query_client_func(db.engine, OAuth2Client)
+    server = AuthorizationServer(query_client=query_client, save_token=save_token,
                                  revoke_token_family=store.revoke_token_family)
     server.init_app(app)
     grant_map["password"] = PasswordGrant
@@ -161,7 +167,7 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
     # The device flow (RFC 8628): polling pace and the user-code rate limit live in the
     # cache, so they are shared between processes only with Redis.
     devices = DeviceFlow(SQLDeviceStore(db.session_factory, DeviceCode), cache,
-                         query_client=store.query_client, get_user=_get_user(db),
+                         query_client=query_client, get_user=_get_user(db),
                          clock=settings.clock, verification_uri=settings.issuer + "/activate",
                          interval=settings.device_interval)
     devices.register(server)

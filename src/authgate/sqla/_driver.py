@@ -214,6 +214,10 @@ def engine_bypassable(engine: Engine) -> bool:
                 or events.rollback or _dialect_listened(engine.dialect))
 
 
+#: Pools that lend every caller the same connection (an in-memory SQLite database).
+SHARED_POOLS = (StaticPool, SingletonThreadPool)
+
+
 def require_own_connections(engine: Engine) -> Engine:
     """``engine``, if its pool lends each caller a connection of its own.
 
@@ -222,7 +226,7 @@ def require_own_connections(engine: Engine) -> Engine:
     again; committing or resetting it there would commit or roll back the session's
     own work. Such an engine is refused rather than used behind the session's back.
     """
-    if isinstance(engine.pool, (StaticPool, SingletonThreadPool)):
+    if isinstance(engine.pool, SHARED_POOLS):
         raise ValueError(f"{type(engine.pool).__name__} shares one connection; work outside "
                          "the session needs a pool that lends connections of their own "
                          "(an in-memory SQLite database: give the hooks the session)")
@@ -249,7 +253,13 @@ class Pooled:
         self.dialect = engine.dialect
         self._write = write
         self._autocommit = self.dialect.name == "postgresql"
-        self.connection: Any = engine.raw_connection()
+        try:
+            self.connection: Any = engine.raw_connection()
+        except self.dialect.loaded_dbapi.Error as error:
+            # The database refused a new connection: raised as SQLAlchemy's own error,
+            # as ``engine.connect()`` raises it (a server maps OperationalError to 503).
+            raise DBAPIError.instance(None, None, error, self.dialect.loaded_dbapi.Error,
+                                      dialect=self.dialect) from error
 
     def invalidate(self, error: BaseException) -> None:
         self.connection.invalidate(error)

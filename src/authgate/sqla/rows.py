@@ -43,6 +43,7 @@ from sqlalchemy.orm import MANYTOONE, ColumnProperty, Mapper, Session
 from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 from authgate.sqla._driver import (
+    SHARED_POOLS,
     Compiled,
     Pooled,
     bypassable,
@@ -93,6 +94,23 @@ class Statement:
             return int(cast(CursorResult[Any], result).rowcount)
         return run(connection, compiled, values).rowcount
 
+    def execute_committed(self, engine: Engine, *values: Any) -> int:
+        """Run the statement in a transaction of its own and commit it; the row count.
+
+        For a write that stands alone (an audit entry): on one of the engine's
+        pooled DBAPI connections, in autocommit on PostgreSQL (one round trip), with
+        no :class:`~sqlalchemy.engine.Connection` built for it. Where something
+        listens to the engine, the pool shares one connection, or the statement
+        needs Core, it runs as ``engine.begin()`` would run it.
+        """
+        if engine_bypassable(engine) and not isinstance(engine.pool, SHARED_POOLS):
+            with Pooled(engine, write=True) as connection:
+                compiled = self._compile(connection)
+                if not compiled.needs_core:
+                    return run(connection, compiled, values).rowcount
+        with engine.begin() as connection:
+            return self.execute(connection, *values)
+
     def first(self, connection: Connection, *values: Any) -> tuple[Any, ...] | None:
         """The first row of a SELECT (values converted as SQLAlchemy would), or None.
 
@@ -106,7 +124,7 @@ class Statement:
             return None if row is None else tuple(row)
         return run(connection, compiled, values).row
 
-    def _compile(self, connection: Connection) -> Compiled:
+    def _compile(self, connection: Connection | Pooled) -> Compiled:
         return compiled_for(self._compiled, connection, self.statement, self._names,
                             tuple(getattr(self.statement, "selected_columns", ())))
 
