@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ForeignKey, create_engine, event, select
+import pytest
+from sqlalchemy import ForeignKey, create_engine, event, inspect, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from authgate.core.http import Request
@@ -119,6 +120,59 @@ def test_before_commit_writes_in_the_token_transaction(tmp_path) -> None:
                 session.rollback()
             else:
                 raise AssertionError("before_commit's error was swallowed")
+    with engine.connect() as connection:
+        assert [r[0] for r in connection.exec_driver_sql("SELECT note FROM side")] == \
+            ["kept", "kept"]
+        for model in (PlainToken, HookedToken):
+            table = model.__tablename__
+            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 1
+    engine.dispose()
+
+
+@pytest.mark.parametrize("bind", ["session", "engine"])
+def test_write_with_shares_the_token_transaction_and_connection(tmp_path, bind) -> None:
+    """``write_with(record, connection)`` gets the connection the token was written on:
+    what it writes there commits with the token, and if it fails neither is stored.
+    Given an engine, no session is built and the record comes back detached."""
+    engine = create_engine(f"sqlite:///{tmp_path / 't.db'}")
+    Base.metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE side (note TEXT NOT NULL)")
+        connection.execute(Owner.__table__.insert(), [{"id": 1}])
+    factory = sessionmaker(engine)
+    sessions: list[Any] = []
+    event.listen(factory, "after_begin", lambda session, *_: sessions.append(session))
+    with factory() as session:
+        target = session if bind == "session" else engine
+        owner = Owner(id=1)
+        for model in (PlainToken, HookedToken):  # the direct INSERT and the unit of work
+            seen: list[Any] = []
+
+            def note(record: Any, connection: Any, seen: list[Any] = seen,
+                     table: str = model.__tablename__) -> None:
+                # the token's row is visible here: same connection, same transaction
+                count = connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
+                seen.append((record, count))
+                connection.exec_driver_sql("INSERT INTO side VALUES ('kept')")
+
+            token = {"token_type": "Bearer", "access_token": model.__name__ + "-ok" + "a" * 32,
+                     "expires_in": 60}
+            request = OAuth2Request(http=Request.build("POST", "https://as.example/token"),
+                                    client=_Client(), user=owner)
+            record = save_token_record(target, model, token, request, write_with=note)
+            assert seen == [(record, 1)] and record.id is not None
+            assert inspect(record).detached is (bind == "engine")
+
+            def fail(_record: Any, connection: Any) -> None:
+                connection.exec_driver_sql("INSERT INTO side VALUES ('lost')")
+                raise RuntimeError("audit store down")
+
+            token = {**token, "access_token": model.__name__ + "-no" + "a" * 32}
+            with pytest.raises(RuntimeError):
+                save_token_record(target, model, token, request, write_with=fail)
+            session.rollback()
+        assert engine.pool.checkedout() == 0  # nothing lent and not given back
+    assert bool(sessions) is (bind == "session")
     with engine.connect() as connection:
         assert [r[0] for r in connection.exec_driver_sql("SELECT note FROM side")] == \
             ["kept", "kept"]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from authgate.core.oauth2.device import DeviceFlow
 from authgate.core.oauth2.jwt import JWTAccessTokenGenerator, JWTAccessTokenValidator, TokenContext
@@ -38,7 +38,7 @@ from authgate.server.models import (
 from authgate.server.ratelimit import AuthFailureLimiter
 from authgate.server.registration import ServerRegistration, build_private_key_jwt
 from authgate.sqla.device import SQLDeviceStore
-from authgate.sqla.oauth2 import SQLAlchemyStore, create_query_client_func
+from authgate.sqla.oauth2 import SQLAlchemyStore, create_query_client_func, save_token_record
 
 __all__ = ["OAuth2Parts", "build_oauth2", "flask_settings"]
 
@@ -122,20 +122,23 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
             return user
 
     def save_token(token: dict[str, Any], request: OAuth2Request) -> Any:
+        """The token and its audit row, in one transaction on a connection of their own
+        (no session: the token endpoint has nothing else to write)."""
         grant_type = request.grant_type or "implicit"
         log_line: Callable[[], None] | None = None
 
-        def audit_in_same_transaction(_record: Any) -> None:
+        def audit_in_same_transaction(_record: Any, connection: Connection) -> None:
             nonlocal log_line
             log_line = audit.write(
-                db.session.connection(),
+                connection,
                 "token.refreshed" if grant_type == "refresh_token" else "token.issued",
                 actor=getattr(request.user, "username", None),
                 client_id=request.client.get_client_id(), grant_type=grant_type,
                 scope=token.get("scope"), auth_method=request.auth_method,
                 refresh_token_issued="refresh_token" in token)
 
-        record = store.save_token(token, request, before_commit=audit_in_same_transaction)
+        record = save_token_record(db.engine, OAuth2Token, token, request,
+                                   clock=settings.clock, write_with=audit_in_same_transaction)
         if log_line is not None:  # logged once the row has committed with the token
             log_line()
         return record

@@ -88,6 +88,27 @@ class RowInserter:
             return
         with Pooled(engine, write=True) as connection:
             self._run(connection, record)
+        self._detach(record)
+
+    def insert_on(self, connection: Connection, record: Any) -> None:
+        """Store ``record`` on ``connection``, inside its transaction, outside any
+        session, and leave it detached with its key set; the caller commits.
+
+        For a row that must commit together with other writes on the same
+        connection (a token and its audit entry). What the plain INSERT cannot
+        store exactly is flushed by a session joined to the connection's
+        transaction, then closed (which leaves the transaction to the caller).
+        """
+        if not self._plain or not bypassable(connection) or self._cascades(record):
+            with Session(bind=connection) as session:
+                session.add(record)
+                session.flush()
+            return
+        self._run(connection, record)
+        self._detach(record)
+
+    def _detach(self, record: Any) -> None:
+        """Make a record stored by :meth:`_run` detached, its key set."""
         state = instance_state(record)
         if state.modified:
             make_transient_to_detached(record)

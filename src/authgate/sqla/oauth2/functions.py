@@ -36,6 +36,7 @@ from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Engine,
     Table,
     and_,
@@ -244,18 +245,22 @@ def _commit_decision(session: SessionLike) -> None:
 # -- tokens ---------------------------------------------------------------------------
 def save_token_record(session: Bind, token_model: type[Any], token: dict[str, Any],
                       request: OAuth2Request, *, clock: Clock = time.time,
-                      before_commit: Callable[[Any], None] | None = None) -> Any:
+                      before_commit: Callable[[Any], None] | None = None,
+                      write_with: Callable[[Any, Connection], None] | None = None) -> Any:
     """Insert one token row for a token response; the shared body of every ``save_token``.
 
     ``user_id`` and ``family`` are set only when the model has those columns.
     A token issued outside any family starts its own, so the refresh tokens
     that descend from it can still be revoked together.
 
-    ``before_commit(record)`` runs after the INSERT, before the commit: what it
-    writes through the session (an audit row, say) commits with the token or
-    not at all, and costs no transaction of its own. Given an engine, the row is
-    committed by itself and the record comes back detached; there is no session
-    to write anything else in, so ``before_commit`` is refused.
+    ``write_with(record, connection)`` runs after the INSERT, before the commit,
+    with the connection the token was written on: what it writes there (an
+    audit row, say) commits with the token or not at all, and costs no
+    transaction of its own. It works with either bind: given an engine, the
+    token and those writes share one transaction of their own (``engine.begin()``),
+    and no session is built. ``before_commit(record)`` is the session-only form,
+    for writes made through the session itself. Given an engine and neither
+    hook, the row is committed by itself on a pooled connection.
     """
     values: dict[str, Any] = {k: token[k] for k in _TOKEN_FIELDS if token.get(k) is not None}
     values["client_id"] = request.client.get_client_id()
@@ -267,13 +272,22 @@ def save_token_record(session: Bind, token_model: type[Any], token: dict[str, An
     record = new_record(token_model, values)
     if isinstance(session, Engine):
         if before_commit is not None:
-            raise TypeError("before_commit needs a session: given an engine, the token "
-                            "is committed by itself")
-        _inserter(token_model).insert_committed(session, record)
+            raise TypeError("before_commit needs a session: given an engine, write what "
+                            "goes with the token in write_with(record, connection)")
+        if write_with is None:
+            _inserter(token_model).insert_committed(session, record)
+        else:
+            with require_own_connections(session).begin() as connection:
+                _inserter(token_model).insert_on(connection, record)
+                write_with(record, connection)
     else:
         _inserter(token_model).insert(session, record)
         if before_commit is not None:
             before_commit(record)
+        if write_with is not None:
+            session.flush()  # the row is on the connection before anything joins it there
+            write_with(record, session.connection(
+                bind_arguments={"mapper": inspect(token_model)}))
         session.commit()
     # Keep the in-memory record in the stored form too, even without expire_on_commit.
     set_committed_value(record, "access_token", token_digest(token["access_token"]))

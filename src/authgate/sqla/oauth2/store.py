@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import Connection, inspect, select
 from sqlalchemy.orm.attributes import set_committed_value
 
 from authgate.core.oauth2.request import OAuth2Request
@@ -125,10 +125,12 @@ class SQLAlchemyStore:
 
     # -- TokenStore ---------------------------------------------------------------------
     def save_token(self, token: dict[str, Any], request: OAuth2Request, *,
-                   before_commit: Callable[[Any], None] | None = None) -> Any:
+                   before_commit: Callable[[Any], None] | None = None,
+                   write_with: Callable[[Any, Connection], None] | None = None) -> Any:
         """See :func:`~authgate.sqla.oauth2.functions.save_token_record`."""
         return functions.save_token_record(self.session, self.token_model, token, request,
-                                           clock=self.clock, before_commit=before_commit)
+                                           clock=self.clock, before_commit=before_commit,
+                                           write_with=write_with)
 
     def query_token(self, token_string: str, token_type_hint: str | None = None) -> Any:
         return functions.query_token_record(self.session, self.token_model, token_string,
