@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from authgate.server.audit import AUDIT_LOGGER, redact
-from authgate.server.models import AuditEvent, OAuth2Token
+from authgate.server.models import AuditEvent, OAuth2AuthorizationCode, OAuth2Token
 from tests.server.conftest import PASSWORD, Server
-from tests.server.test_oauth2_flows import _basic
+from tests.server.test_oauth2_flows import _authorize_url, _basic, _consent
 from tests.support.postgres import fresh_postgres
 
 
@@ -113,3 +113,34 @@ def test_a_token_and_its_audit_row_commit_together(make_server, database, caplog
 def _rows(server: Server) -> list[AuditEvent]:
     with server.state.db.session_factory() as session:
         return list(session.query(AuditEvent).all())
+
+
+def test_a_code_and_its_audit_row_commit_together(make_server, database, caplog) -> None:
+    """``authorization.code_issued`` joins the code's transaction: when its row cannot be
+    written, no code is stored, none reaches the client, and no line claims one was
+    issued (the consent itself, recorded before, stands)."""
+    caplog.set_level(logging.INFO, logger=AUDIT_LOGGER)
+    server = make_server(**database)
+    server.user()
+    info = server.client()
+    web = server.app.test_client()
+    server.login(web)
+    answer = _consent(web, _authorize_url(info))
+    assert answer.status_code == 302 and "code=" in answer.headers["Location"]
+    assert server.count(OAuth2AuthorizationCode) == 1
+    assert [r.kind for r in _rows(server)].count("authorization.code_issued") == 1
+
+    engine = server.state.db.engine
+    key = "SERIAL" if engine.dialect.name == "postgresql" else "INTEGER"
+    with engine.begin() as connection:  # a table the one kind cannot enter
+        connection.execute(text("ALTER TABLE audit_event RENAME TO audit_event_away"))
+        connection.execute(text(f"CREATE TABLE audit_event (id {key} PRIMARY KEY, "
+                                "at FLOAT, kind VARCHAR(40) "
+                                "CHECK (kind <> 'authorization.code_issued'), "
+                                "actor VARCHAR(120), client_id VARCHAR(48), detail TEXT)"))
+    caplog.clear()
+    answer = web.get(_authorize_url(info))  # consent remembered: the code at once
+    assert answer.status_code == 500 and "code=" not in answer.headers.get("Location", "")
+    assert server.count(OAuth2AuthorizationCode) == 1  # rolled back with its row
+    events = [line["event"] for line in _lines(caplog)]
+    assert "authorization.code_issued" not in events and "authorization.granted" in events

@@ -110,7 +110,7 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
     store = SQLAlchemyStore(db.session, OAuth2Client, OAuth2Token, OAuth2AuthorizationCode,
                             User, authenticate_user=_authenticate(db), clock=settings.clock)
     classes = grant_classes(store)
-    grant_map = _audited_grants(classes, settings, audit)
+    grant_map = _audited_grants(classes, store, settings, audit)
 
     class PasswordGrant(classes.password):  # type: ignore[name-defined,misc]
         """The password grant, limited to the access rights the user may grant."""
@@ -197,16 +197,27 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
     return OAuth2Parts(server, require_oauth, store, generator, validator, devices, limiter)
 
 
-def _audited_grants(classes: Any, settings: Settings, audit: AuditLog) -> dict[str, Any]:
+def _audited_grants(classes: Any, store: SQLAlchemyStore, settings: Settings,
+                    audit: AuditLog) -> dict[str, Any]:
     """The stored grant classes, with the audit events and IS-10 rules the server adds."""
 
     class AuthorizationCodeGrant(classes.authorization_code):  # type: ignore[misc]
         def save_authorization_code(self, code: str, request: OAuth2Request) -> Any:
-            saved = super().save_authorization_code(code, request)
-            audit.record("authorization.code_issued",
-                         actor=getattr(request.user, "username", None),
-                         client_id=request.client.get_client_id(), scope=request.scope,
-                         pkce=bool(request.data.get("code_challenge")))
+            """The code and its ``authorization.code_issued`` entry, in one transaction."""
+            log_line: Callable[[], None] | None = None
+
+            def audit_in_same_transaction(_record: Any, connection: Connection) -> None:
+                nonlocal log_line
+                log_line = audit.write(connection, "authorization.code_issued",
+                                       actor=getattr(request.user, "username", None),
+                                       client_id=request.client.get_client_id(),
+                                       scope=request.scope,
+                                       pkce=bool(request.data.get("code_challenge")))
+
+            saved = store.save_authorization_code(code, request,
+                                                  write_with=audit_in_same_transaction)
+            if log_line is not None:  # logged once the row has committed with the code
+                log_line()
             return saved
 
     class ClientCredentialsGrant(classes.client_credentials):  # type: ignore[misc]

@@ -97,7 +97,13 @@ class SQLAlchemyStore:
         return user
 
     # -- AuthorizationCodeStore -----------------------------------------------------------
-    def save_authorization_code(self, code: str, request: OAuth2Request) -> Any:
+    def save_authorization_code(
+        self, code: str, request: OAuth2Request, *,
+        write_with: Callable[[Any, Connection], None] | None = None,
+    ) -> Any:
+        """Store the code's digest; ``write_with(record, connection)`` writes in the same
+        transaction, on the connection the row went to (an audit entry that must
+        not outlive, or be outlived by, the code)."""
         record = self.code_model(
             code=code,
             client_id=request.client.get_client_id(),
@@ -111,6 +117,10 @@ class SQLAlchemyStore:
             code_challenge_method=request.data.get("code_challenge_method"),
         )
         self._code_inserter.insert(self.session, record)
+        if write_with is not None:
+            self.session.flush()
+            write_with(record, self.session.connection(
+                bind_arguments={"mapper": inspect(self.code_model)}))
         self.session.commit()
         set_committed_value(record, "code", token_digest(code))
         return record
