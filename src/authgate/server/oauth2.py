@@ -39,8 +39,9 @@ from authgate.server.ratelimit import AuthFailureLimiter
 from authgate.server.registration import ServerRegistration, build_private_key_jwt
 from authgate.sqla.device import SQLDeviceStore
 from authgate.sqla.oauth2 import SQLAlchemyStore, create_query_client_func, save_token_record
+from authgate.sqla.rows import RowLoader
 
-__all__ = ["OAuth2Parts", "build_oauth2", "flask_settings"]
+__all__ = ["OAuth2Parts", "ServerToken", "build_oauth2", "flask_settings"]
 
 #: Grants offered to clients registered for them; implicit and password only on request.
 GRANTS = ("authorization_code", "implicit", "password", "client_credentials", "refresh_token")
@@ -187,14 +188,28 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
             token = super().authenticate_token(token_string)
             if token is None:
                 return None
-            record = store.query_access_token(token_string)
-            return JWTToken(token.claims, revoked=record is None or record.is_revoked())
+            # One SELECT on a pooled connection: the token's row and its user together.
+            record = _LIVE_TOKEN.load_detached(db.engine, token_string)
+            return ServerToken(token.claims, revoked=record is None or record.is_revoked(),
+                               user=record.user if record is not None else None)
 
     require_oauth = ResourceProtector()
     require_oauth.register_token_validator(
         ServerTokenValidator(validator, realm=settings.issuer, clock=settings.clock))
     limiter = AuthFailureLimiter(cache, settings.clock)
     return OAuth2Parts(server, require_oauth, store, generator, validator, devices, limiter)
+
+
+#: A JWT's row among the issued tokens, with the user it was issued to (one SELECT).
+_LIVE_TOKEN = RowLoader(OAuth2Token, OAuth2Token.access_token, related=("user",))
+
+
+@dataclass(frozen=True)
+class ServerToken(JWTToken):
+    """A validated JWT with the user its row names (None for a client's own token, or
+    once the user is gone), read with the row: ``/api/me`` needs no query of its own."""
+
+    user: User | None = None
 
 
 def _audited_grants(classes: Any, store: SQLAlchemyStore, settings: Settings,

@@ -101,20 +101,15 @@ def certs() -> flask.Response:
     return response
 
 
-def _user_json(user_id: object) -> flask.Response:
-    user = load_user(state().db.session, user_id)
-    if user is None:
-        return flask.make_response(flask.jsonify(error="invalid_token"), 401)
-    return flask.jsonify(username=user.username, sub=str(user.id))
-
-
 @bp.get("/api/me")
 def api_me() -> flask.Response:
     """The demo resource: who the token speaks for (scope ``profile``)."""
     with state().oauth2.require_oauth.acquire("profile") as token:
-        if token.claims.sub == token.claims.client_id:  # client credentials: no user
+        user = token.user  # read with the token's row (ServerTokenValidator)
+        # A client's own token (client credentials) speaks for no user.
+        if user is None or token.claims.sub != str(user.id):
             return flask.make_response(flask.jsonify(error="invalid_token"), 401)
-        return _user_json(token.claims.sub)
+        return flask.jsonify(username=user.username, sub=str(user.id))
 
 
 @bp.post("/oauth1/initiate")
