@@ -559,3 +559,27 @@ def test_statement_committed_by_itself_rolls_back_a_failure(rows):
         clash.execute_committed(rows, None, TOKEN_ID)
     assert rows.pool.checkedout() == 0
     assert _revoke_statement().execute_committed(rows, 80, TOKEN_ID) == 1
+
+
+@pytest.mark.parametrize("listened", [False, True])
+def test_statement_read_first_by_itself(rows, listened):
+    """``read_first`` reads what ``first`` reads, on a connection it gives back, and the
+    listeners see the SELECT when there are some."""
+    table = Token.__table__
+    scope_of = Statement(select(table.c.scope, table.c.expires_in).where(
+        table.c.id == bindparam("k")), "k")
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    if listened:
+        event.listen(rows, "before_cursor_execute", listen)
+    try:
+        assert scope_of.read_first(rows, TOKEN_ID) == ("profile", 3600)
+        assert scope_of.read_first(rows, 404) is None
+    finally:
+        if listened:
+            event.remove(rows, "before_cursor_execute", listen)
+    assert rows.pool.checkedout() == 0
+    assert len(seen) == (2 if listened else 0)

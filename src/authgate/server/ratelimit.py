@@ -144,5 +144,9 @@ def is_auth_failure(response: flask.Response) -> bool:
     """A refused client authentication (RFC 6749 §5.2: 401, or 400 without a header)."""
     if response.status_code not in (400, 401) or not response.is_json:
         return False
+    # Most 400s are not about the client (a device polling: authorization_pending):
+    # parse the body only when it can say invalid_client.
+    if not response.is_streamed and b"invalid_client" not in response.get_data():
+        return False
     body = response.get_json(silent=True)
     return isinstance(body, dict) and body.get("error") == "invalid_client"

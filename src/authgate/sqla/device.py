@@ -98,8 +98,6 @@ class SQLDeviceStore:
         self._by_hash = _CredentialReader(model, "device_code_hash")
         self._by_user_code = _CredentialReader(model, "user_code")
         self._inserter = RowInserter(model)
-        #: The engine of the last sessionless read, and its autocommit form.
-        self._reader: tuple[Engine, Engine] | None = None
         # Built once: an expired row frees its user code (the unique index guards live ones).
         self._free_user_code = delete(model).where(
             model.user_code == bindparam("user_code"),
@@ -156,27 +154,9 @@ class SQLDeviceStore:
     def _one(self, reader: _CredentialReader, value: str) -> DeviceCredential | None:
         engine = _plain_engine(self.session_factory) if reader.plain else None
         if engine is not None:  # a read needs no unit of work: a pooled connection will do
-            with self._single_statement(engine).connect() as connection:
-                return reader.read_row(connection, value)
+            return reader.read_pooled(engine, value)
         with self.session_factory() as session:
             return reader.read(session, value)
-
-    def _single_statement(self, engine: Engine) -> Engine:
-        """``engine``, in autocommit on PostgreSQL, for a read that is one SELECT.
-
-        One statement is a transaction by itself either way; in autocommit it is
-        one round trip (the SELECT) instead of three (BEGIN, the SELECT, and the
-        ROLLBACK that returning the connection to the pool sends), and a device
-        polls every few seconds. Other databases keep the engine as it is: SQLite
-        has no round trips, and not every dialect knows the AUTOCOMMIT level.
-        """
-        if engine.dialect.name != "postgresql":
-            return engine
-        cached = self._reader
-        if cached is None or cached[0] is not engine:
-            cached = self._reader = (engine, engine.execution_options(
-                isolation_level="AUTOCOMMIT"))
-        return cached[1]
 
     def query_device_credential(self, device_code_hash: str) -> DeviceCredential | None:
         return self._one(self._by_hash, device_code_hash)
@@ -257,6 +237,11 @@ class _CredentialReader:
     def read_row(self, connection: Connection, value: str) -> DeviceCredential | None:
         assert self._core is not None
         return self._credential(self._core.first(connection, value))
+
+    def read_pooled(self, engine: Engine, value: str) -> DeviceCredential | None:
+        """The row, read on a pooled connection of its own (autocommit on PostgreSQL)."""
+        assert self._core is not None
+        return self._credential(self._core.read_first(engine, value))
 
     @staticmethod
     def _credential(row: tuple[Any, ...] | None) -> DeviceCredential | None:

@@ -124,6 +124,21 @@ class Statement:
             return None if row is None else tuple(row)
         return run(connection, compiled, values).row
 
+    def read_first(self, engine: Engine, *values: Any) -> tuple[Any, ...] | None:
+        """:meth:`first`, read on one of the engine's pooled connections by itself (in
+        autocommit on PostgreSQL: one round trip), with no Connection built for it;
+        through ``engine.connect()`` where something listens, the pool shares one
+        connection, or the statement needs Core."""
+        if engine_bypassable(engine) and not isinstance(engine.pool, SHARED_POOLS):
+            with Pooled(engine, write=False) as connection:
+                compiled = self._compile(connection)
+                if not compiled.needs_core:
+                    return run(connection, compiled, values).row
+        with engine.connect() as connection:
+            if engine.dialect.name == "postgresql":  # one round trip there too
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+            return self.first(connection, *values)
+
     def _compile(self, connection: Connection | Pooled) -> Compiled:
         return compiled_for(self._compiled, connection, self.statement, self._names,
                             tuple(getattr(self.statement, "selected_columns", ())))
