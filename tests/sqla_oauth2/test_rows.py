@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 import decimal
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -508,6 +510,23 @@ def test_statement_first_is_the_first_row_converted_as_core_converts_it(rows):
     assert len(seen) == 2
 
 
+@contextmanager
+def _seen_if(engine: Any, listened: bool) -> Iterator[list[str]]:
+    """The SQL a cursor listener sees inside the block, if ``listened`` puts one there."""
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    if listened:
+        event.listen(engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        if listened:
+            event.remove(engine, "before_cursor_execute", listen)
+
+
 def _revoke_statement() -> Statement:
     table = Token.__table__
     return Statement(update(table).where(table.c.id == bindparam("k"))
@@ -524,19 +543,9 @@ def _revoked_at(engine: Any) -> Any:
 def test_statement_committed_by_itself(rows, listened):
     """``execute_committed`` commits alone, on a pooled connection of its own (through
     ``engine.begin()`` when something listens), and lends nothing it does not return."""
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    if listened:
-        event.listen(rows, "before_cursor_execute", listen)
-    try:
+    with _seen_if(rows, listened) as seen:
         assert _revoke_statement().execute_committed(rows, 50, TOKEN_ID) == 1
         assert _revoke_statement().execute_committed(rows, 60, 404) == 0
-    finally:
-        if listened:
-            event.remove(rows, "before_cursor_execute", listen)
     assert _revoked_at(rows) == 50  # another connection sees it: committed
     assert rows.pool.checkedout() == 0
     assert any(statement.startswith("UPDATE") for statement in seen) is listened
@@ -568,18 +577,8 @@ def test_statement_read_first_by_itself(rows, listened):
     table = Token.__table__
     scope_of = Statement(select(table.c.scope, table.c.expires_in).where(
         table.c.id == bindparam("k")), "k")
-    seen: list[str] = []
-
-    def listen(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    if listened:
-        event.listen(rows, "before_cursor_execute", listen)
-    try:
+    with _seen_if(rows, listened) as seen:
         assert scope_of.read_first(rows, TOKEN_ID) == ("profile", 3600)
         assert scope_of.read_first(rows, 404) is None
-    finally:
-        if listened:
-            event.remove(rows, "before_cursor_execute", listen)
     assert rows.pool.checkedout() == 0
     assert len(seen) == (2 if listened else 0)

@@ -120,13 +120,7 @@ def test_before_commit_writes_in_the_token_transaction(tmp_path) -> None:
                 session.rollback()
             else:
                 raise AssertionError("before_commit's error was swallowed")
-    with engine.connect() as connection:
-        assert [r[0] for r in connection.exec_driver_sql("SELECT note FROM side")] == \
-            ["kept", "kept"]
-        for model in (PlainToken, HookedToken):
-            table = model.__tablename__
-            assert connection.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar() == 1
-    engine.dispose()
+    _assert_kept_once_each(engine)
 
 
 @pytest.mark.parametrize("bind", ["session", "engine"])
@@ -173,6 +167,11 @@ def test_write_with_shares_the_token_transaction_and_connection(tmp_path, bind) 
             session.rollback()
         assert engine.pool.checkedout() == 0  # nothing lent and not given back
     assert bool(sessions) is (bind == "session")
+    _assert_kept_once_each(engine)
+
+
+def _assert_kept_once_each(engine: Any) -> None:
+    """One kept side row per model and one token each: the failed saves left nothing."""
     with engine.connect() as connection:
         assert [r[0] for r in connection.exec_driver_sql("SELECT note FROM side")] == \
             ["kept", "kept"]

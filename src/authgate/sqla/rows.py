@@ -45,6 +45,7 @@ from sqlalchemy.orm.attributes import instance_state, set_committed_value
 from authgate.sqla._driver import (
     SHARED_POOLS,
     Compiled,
+    Outcome,
     Pooled,
     bypassable,
     compiled_for,
@@ -103,11 +104,9 @@ class Statement:
         listens to the engine, the pool shares one connection, or the statement
         needs Core, it runs as ``engine.begin()`` would run it.
         """
-        if engine_bypassable(engine) and not isinstance(engine.pool, SHARED_POOLS):
-            with Pooled(engine, write=True) as connection:
-                compiled = self._compile(connection)
-                if not compiled.needs_core:
-                    return run(connection, compiled, values).rowcount
+        outcome = self._run_pooled(engine, values, write=True)
+        if outcome is not None:
+            return outcome.rowcount
         with engine.begin() as connection:
             return self.execute(connection, *values)
 
@@ -129,15 +128,23 @@ class Statement:
         autocommit on PostgreSQL: one round trip), with no Connection built for it;
         through ``engine.connect()`` where something listens, the pool shares one
         connection, or the statement needs Core."""
-        if engine_bypassable(engine) and not isinstance(engine.pool, SHARED_POOLS):
-            with Pooled(engine, write=False) as connection:
-                compiled = self._compile(connection)
-                if not compiled.needs_core:
-                    return run(connection, compiled, values).row
+        outcome = self._run_pooled(engine, values, write=False)
+        if outcome is not None:
+            return outcome.row
         with engine.connect() as connection:
             if engine.dialect.name == "postgresql":  # one round trip there too
                 connection.execution_options(isolation_level="AUTOCOMMIT")
             return self.first(connection, *values)
+
+    def _run_pooled(self, engine: Engine, values: Sequence[Any], *, write: bool
+                    ) -> Outcome | None:
+        """The statement run on a pooled connection by itself, or None where it may not
+        be (listeners, a shared pool, a statement that needs Core)."""
+        if not engine_bypassable(engine) or isinstance(engine.pool, SHARED_POOLS):
+            return None
+        with Pooled(engine, write=write) as connection:
+            compiled = self._compile(connection)
+            return None if compiled.needs_core else run(connection, compiled, values)
 
     def _compile(self, connection: Connection | Pooled) -> Compiled:
         return compiled_for(self._compiled, connection, self.statement, self._names,
