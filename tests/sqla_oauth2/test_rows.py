@@ -582,3 +582,15 @@ def test_statement_read_first_by_itself(rows, listened):
         assert scope_of.read_first(rows, 404) is None
     assert rows.pool.checkedout() == 0
     assert len(seen) == (2 if listened else 0)
+
+
+def test_statement_committed_by_itself_through_core_when_it_needs_defaults(rows):
+    """A statement whose Python-side defaults only Core computes runs through
+    ``engine.begin()``: the defaults are there, and nothing stays checked out."""
+    table = Token.__table__
+    add = Statement(insert(table).values(access_token=bindparam("a"), client_id="app"), "a")
+    assert add.execute_committed(rows, "clear-core") in (1, -1)
+    assert rows.pool.checkedout() == 0
+    with _session(rows) as session:
+        added = RowLoader(Token, Token.access_token).load(session, "clear-core")
+        assert (added.token_type, added.expires_in) == ("Bearer", 0)

@@ -5,10 +5,11 @@ page and an operator's queries read) and one JSON line on the
 ``authgate.audit`` logger (what a log shipper forwards to a SIEM). Rows are
 written by one precompiled INSERT. Most events are a transaction of their own
 (autocommit), so such an entry never rides on (or is rolled back with) the
-request's unit of work. A token issue or refresh is the one exception: its row
-joins the transaction that stores the token (:meth:`AuditLog.write`), so the
-token and its entry commit together or not at all, with one commit instead of
-two. No event costs an ORM unit of work.
+request's unit of work. The exceptions are the events that record a write
+(a token issued or refreshed, a code issued): their row joins the transaction
+that stores the token or code (:meth:`AuditLog.joining`), so the two commit
+together or not at all, with one commit instead of two. No event costs an ORM
+unit of work.
 
 Nothing secret is ever written: callers pass names, ids, scopes and grant
 types, and :func:`redact` drops any detail whose name says it could be a
@@ -32,7 +33,7 @@ from sqlalchemy import Connection, Engine, Table, bindparam, insert
 from authgate.server.models import AuditEvent
 from authgate.sqla.rows import Statement
 
-__all__ = ["AUDIT_LOGGER", "AuditLog", "redact"]
+__all__ = ["AUDIT_LOGGER", "AuditLog", "JoiningEvent", "redact"]
 
 log = logging.getLogger(__name__)
 AUDIT_LOGGER = "authgate.audit"
@@ -87,6 +88,12 @@ class AuditLog:
         self._insert.execute(connection, *row)
         return log_line
 
+    def joining(self, kind: str, *, actor: str | None = None, client_id: str | None = None,
+                **detail: Any) -> JoiningEvent:
+        """An event for another write's transaction: give its ``write`` as that write's
+        ``write_with(record, connection)`` hook, and call its ``log`` once committed."""
+        return JoiningEvent(self, kind, actor, client_id, detail)
+
     def _event(self, kind: str, actor: str | None, client_id: str | None,
                detail: Mapping[str, Any]) -> tuple[tuple[Any, ...], Callable[[], None]]:
         """The event's row (values in ``_COLUMNS`` order) and what logs its line."""
@@ -110,6 +117,29 @@ class AuditLog:
         """
         self.record("user.login" if success else "user.login_failed",
                     actor=username[:80], remote_addr=remote_addr, method=method)
+
+
+class JoiningEvent:
+    """An audit event written inside the transaction of the write it records (a token
+    or a code issued), and logged only if that transaction wrote it."""
+
+    __slots__ = ("_audit", "_detail", "_log_line", "actor", "client_id", "kind")
+
+    def __init__(self, audit: AuditLog, kind: str, actor: str | None, client_id: str | None,
+                 detail: dict[str, Any]) -> None:
+        self._audit = audit
+        self.kind, self.actor, self.client_id = kind, actor, client_id
+        self._detail = detail
+        self._log_line: Callable[[], None] | None = None
+
+    def write(self, _record: Any, connection: Connection) -> None:
+        self._log_line = self._audit.write(connection, self.kind, actor=self.actor,
+                                           client_id=self.client_id, **self._detail)
+
+    def log(self) -> None:
+        """Log the event's line, if its row was written (call once the write committed)."""
+        if self._log_line is not None:
+            self._log_line()
 
 
 def _cut(value: str | None, limit: int) -> str | None:

@@ -10,11 +10,10 @@ revocation at once while outside resource servers wait for ``exp``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import select
 
 from authgate.core.oauth2.device import DeviceFlow
 from authgate.core.oauth2.jwt import JWTAccessTokenGenerator, JWTAccessTokenValidator, TokenContext
@@ -126,22 +125,15 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
         """The token and its audit row, in one transaction on a connection of their own
         (no session: the token endpoint has nothing else to write)."""
         grant_type = request.grant_type or "implicit"
-        log_line: Callable[[], None] | None = None
-
-        def audit_in_same_transaction(_record: Any, connection: Connection) -> None:
-            nonlocal log_line
-            log_line = audit.write(
-                connection,
-                "token.refreshed" if grant_type == "refresh_token" else "token.issued",
-                actor=getattr(request.user, "username", None),
-                client_id=request.client.get_client_id(), grant_type=grant_type,
-                scope=token.get("scope"), auth_method=request.auth_method,
-                refresh_token_issued="refresh_token" in token)
-
+        event = audit.joining(
+            "token.refreshed" if grant_type == "refresh_token" else "token.issued",
+            actor=getattr(request.user, "username", None),
+            client_id=request.client.get_client_id(), grant_type=grant_type,
+            scope=token.get("scope"), auth_method=request.auth_method,
+            refresh_token_issued="refresh_token" in token)
         record = save_token_record(db.engine, OAuth2Token, token, request,
-                                   clock=settings.clock, write_with=audit_in_same_transaction)
-        if log_line is not None:  # logged once the row has committed with the token
-            log_line()
+                                   clock=settings.clock, write_with=event.write)
+        event.log()  # once the row has committed with the token
         return record
 
     # IS-10: x-nmos-<api> claims from the user's rights, for the granted scope only.
@@ -153,8 +145,8 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
     # Clients are read on a pooled connection of their own, not through the request's
     # session: every token request, authorization and device poll starts with one, and
     # the detached client is all the grants need (docs/oauth2.md, "Keeping the token
-    # endpoint out of the session"). Tokens and codes stay in the session, with the
-    # audit rows that commit together with them.
+    # endpoint out of the session"). Tokens are stored the same way (save_token above);
+    # codes, refresh rotation and consent stay in the request's session.
     query_client = create_query_client_func(db.engine, OAuth2Client)
     server = AuthorizationServer(query_client=query_client, save_token=save_token,
                                  revoke_token_family=store.revoke_token_family)
@@ -219,20 +211,13 @@ def _audited_grants(classes: Any, store: SQLAlchemyStore, settings: Settings,
     class AuthorizationCodeGrant(classes.authorization_code):  # type: ignore[misc]
         def save_authorization_code(self, code: str, request: OAuth2Request) -> Any:
             """The code and its ``authorization.code_issued`` entry, in one transaction."""
-            log_line: Callable[[], None] | None = None
-
-            def audit_in_same_transaction(_record: Any, connection: Connection) -> None:
-                nonlocal log_line
-                log_line = audit.write(connection, "authorization.code_issued",
-                                       actor=getattr(request.user, "username", None),
-                                       client_id=request.client.get_client_id(),
-                                       scope=request.scope,
-                                       pkce=bool(request.data.get("code_challenge")))
-
-            saved = store.save_authorization_code(code, request,
-                                                  write_with=audit_in_same_transaction)
-            if log_line is not None:  # logged once the row has committed with the code
-                log_line()
+            event = audit.joining("authorization.code_issued",
+                                  actor=getattr(request.user, "username", None),
+                                  client_id=request.client.get_client_id(),
+                                  scope=request.scope,
+                                  pkce=bool(request.data.get("code_challenge")))
+            saved = store.save_authorization_code(code, request, write_with=event.write)
+            event.log()  # once the row has committed with the code
             return saved
 
     class ClientCredentialsGrant(classes.client_credentials):  # type: ignore[misc]

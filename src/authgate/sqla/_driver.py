@@ -101,13 +101,12 @@ class Compiled:
         return named
 
 
-def compiled_for(cache: dict[int, Compiled], connection: Connection | Pooled, statement: Any,
-                 names: Sequence[str], columns: Sequence[Any]) -> Compiled:
-    """``statement`` compiled for the connection's dialect, once per dialect in ``cache``."""
-    compiled = cache.get(id(connection.dialect))
+def compiled_for(cache: dict[int, Compiled], bind: Connection | Engine | Pooled,
+                 statement: Any, names: Sequence[str], columns: Sequence[Any]) -> Compiled:
+    """``statement`` compiled for the bind's dialect, once per dialect in ``cache``."""
+    compiled = cache.get(id(bind.dialect))
     if compiled is None:
-        compiled = cache[id(connection.dialect)] = Compiled(statement, names, columns,
-                                                            connection.dialect)
+        compiled = cache[id(bind.dialect)] = Compiled(statement, names, columns, bind.dialect)
     return compiled
 
 

@@ -142,12 +142,14 @@ class Statement:
         be (listeners, a shared pool, a statement that needs Core)."""
         if not engine_bypassable(engine) or isinstance(engine.pool, SHARED_POOLS):
             return None
+        compiled = self._compile(engine)
+        if compiled.needs_core:
+            return None
         with Pooled(engine, write=write) as connection:
-            compiled = self._compile(connection)
-            return None if compiled.needs_core else run(connection, compiled, values)
+            return run(connection, compiled, values)
 
-    def _compile(self, connection: Connection | Pooled) -> Compiled:
-        return compiled_for(self._compiled, connection, self.statement, self._names,
+    def _compile(self, bind: Connection | Engine) -> Compiled:
+        return compiled_for(self._compiled, bind, self.statement, self._names,
                             tuple(getattr(self.statement, "selected_columns", ())))
 
 

@@ -285,15 +285,21 @@ def save_token_record(session: Bind, token_model: type[Any], token: dict[str, An
         if before_commit is not None:
             before_commit(record)
         if write_with is not None:
-            session.flush()  # the row is on the connection before anything joins it there
-            write_with(record, session.connection(
-                bind_arguments={"mapper": inspect(token_model)}))
+            write_in_session(session, record, write_with)
         session.commit()
     # Keep the in-memory record in the stored form too, even without expire_on_commit.
     set_committed_value(record, "access_token", token_digest(token["access_token"]))
     refresh = token.get("refresh_token")
     set_committed_value(record, "refresh_token", token_digest(refresh) if refresh else None)
     return record
+
+
+def write_in_session(session: SessionLike, record: Any,
+                     write_with: Callable[[Any, Connection], None]) -> None:
+    """``write_with(record, connection)`` on the connection the session wrote ``record``
+    on, in its transaction, once the row is there (flushed); the caller commits."""
+    session.flush()
+    write_with(record, session.connection(bind_arguments={"mapper": inspect(type(record))}))
 
 
 #: One inserter per token model (built on first save: statements compile per dialect).

@@ -118,9 +118,7 @@ class SQLAlchemyStore:
         )
         self._code_inserter.insert(self.session, record)
         if write_with is not None:
-            self.session.flush()
-            write_with(record, self.session.connection(
-                bind_arguments={"mapper": inspect(self.code_model)}))
+            functions.write_in_session(self.session, record, write_with)
         self.session.commit()
         set_committed_value(record, "code", token_digest(code))
         return record
