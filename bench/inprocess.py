@@ -3,7 +3,9 @@
 What the hot paths cost by themselves (W1 client_credentials, W2 ``/api/me``,
 W3 authorize + code exchange; W4 OAuth 1 and W5 device polls on the library
 target only) for the library target and ``authgate serve``'s app, on SQLite
-in ``/dev/shm``. ``time.process_time()`` over many requests after a warm-up,
+in ``/dev/shm`` (``--db postgres``: a fresh PostgreSQL database per target, dropped
+after; the figures then hold the driver's and the kernel's side of each round trip,
+not the database server's). ``time.process_time()`` over many requests after a warm-up,
 best of a few rounds, so a change can be measured in seconds rather than
 through a full ``python -m bench`` run.
 
@@ -13,6 +15,7 @@ through a full ``python -m bench`` run.
     .venv/bin/python -m bench.inprocess --targets lib --workloads W4,W5     # OAuth 1, device
     BENCH_TOKEN_FORMAT=RS256 .venv/bin/python -m bench.inprocess --targets lib --workloads W2
     bench/.venv-ref/bin/python -m bench.inprocess --targets ref -n 1000      # Authlib, for ratios
+    .venv/bin/python -m bench.inprocess --db postgres --workloads W1         # a fresh PG database
     .venv/bin/python -m bench.inprocess --instructions --workloads W1 -n 200  # valgrind
 
 ``--instructions`` counts machine instructions per request under valgrind's
@@ -25,10 +28,12 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import cProfile
 import hashlib
 import io
 import os
+import pathlib
 import pstats
 import re
 import secrets
@@ -36,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -62,10 +67,10 @@ class Target:
         return "Basic " + base64.b64encode(raw).decode()
 
 
-def make_lib(state_dir: str) -> Target:
+def make_lib(state_dir: str, url: str) -> Target:
     from bench.targets.authgate_lib import app as lib
 
-    env = {"BENCH_DATABASE_URL": f"sqlite:///{state_dir}/lib.sqlite",
+    env = {"BENCH_DATABASE_URL": url,
            "BENCH_STATE_DIR": state_dir, "BENCH_ISSUER": "http://127.0.0.1:8000",
            "BENCH_TOKEN_FORMAT": os.environ.get("BENCH_TOKEN_FORMAT", "opaque")}
     lib.seed(env)
@@ -76,11 +81,11 @@ def make_lib(state_dir: str) -> Target:
     return Target("lib", app, fx.CLIENT_ID, fx.CLIENT_SECRET, web)
 
 
-def make_ref(state_dir: str) -> Target:
+def make_ref(state_dir: str, url: str) -> Target:
     """The Authlib reference, for ratios: run this module with ``bench/.venv-ref/bin/python``."""
     from bench.targets.reference import app as ref
 
-    env = {"BENCH_DATABASE_URL": f"sqlite:///{state_dir}/ref.sqlite",
+    env = {"BENCH_DATABASE_URL": url,
            "BENCH_STATE_DIR": state_dir, "BENCH_ISSUER": "http://127.0.0.1:8000",
            "BENCH_TOKEN_FORMAT": os.environ.get("BENCH_TOKEN_FORMAT", "opaque")}
     ref.seed(env)
@@ -91,11 +96,11 @@ def make_ref(state_dir: str) -> Target:
     return Target("ref", app, fx.CLIENT_ID, fx.CLIENT_SECRET, web)
 
 
-def make_serve(state_dir: str) -> Target:
+def make_serve(state_dir: str, url: str) -> Target:
     from authgate.server import admin, create_app
 
     app = create_app({"AUTHGATE_INSTANCE_PATH": f"{state_dir}/instance",
-                      "AUTHGATE_DATABASE_URL": f"sqlite:///{state_dir}/serve.sqlite",
+                      "AUTHGATE_DATABASE_URL": url,
                       "AUTHGATE_ISSUER": "http://127.0.0.1:8000",
                       # W5 polls back to back, as under gunicorn (bench.targets._serve_env)
                       "AUTHGATE_DEVICE_INTERVAL": "0",
@@ -135,7 +140,7 @@ def _authorize_query(target: Target, _verifier: str, challenge: str) -> str:
                       "code_challenge": challenge, "code_challenge_method": "S256"})
 
 
-def make_ceiling(state_dir: str) -> Target:
+def make_ceiling(state_dir: str, url: str) -> Target:
     """Bare Flask: W1 is ``POST /echo`` with W1's body and headers, W2 ``GET /ping``
     with W2's; the rest of an OAuth target's figure is what OAuth and storage cost."""
     from bench.targets.ceiling import app as ceiling
@@ -239,6 +244,24 @@ WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5}
 TARGETS = {"lib": make_lib, "serve": make_serve, "ref": make_ref, "ceiling": make_ceiling}
 
 
+@contextlib.contextmanager
+def _database(kind: str, state_dir: str, name: str) -> Iterator[str]:
+    """The URL of a fresh database for one target (PostgreSQL's is dropped after)."""
+    if kind == "sqlite":
+        yield f"sqlite:///{state_dir}/{name}.sqlite"
+        return
+    from bench import databases
+
+    problem = databases.postgres_problem()
+    if problem:
+        raise SystemExit(problem)
+    database = databases.create("postgres", pathlib.Path(state_dir), f"inprocess_{name}")
+    try:
+        yield database.url
+    finally:
+        database.drop()
+
+
 def measure(one: Callable[[], None], n: int, rounds: int) -> float:
     """Best µs of CPU per call over ``rounds`` rounds of ``n`` calls, after a warm-up."""
     for _ in range(max(50, n // 10)):
@@ -300,6 +323,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="cProfile instead of timing")
     parser.add_argument("--lines", type=int, default=35)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite",
+                        help="SQLite in /dev/shm, or a fresh PostgreSQL database per target")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions under valgrind's callgrind instead of timing")
     parser.add_argument("--count-only", action="store_true", help=argparse.SUPPRESS)
@@ -308,7 +333,7 @@ def main(argv: list[str] | None = None) -> None:
         for name in args.targets.split(","):
             for workload in args.workloads.split(","):
                 n = args.n if workload != "W3" else max(1, args.n // 2)
-                count = instructions(["--count-only", "--targets", name,
+                count = instructions(["--count-only", "--db", args.db, "--targets", name,
                                       "--workloads", workload, "-n", str(n)], n)
                 unit = "flow" if workload == "W3" else "request"
                 print(f"{name:6} {workload}  {count:10,} instructions per {unit}", flush=True)
@@ -317,8 +342,9 @@ def main(argv: list[str] | None = None) -> None:
 
     logging.disable(logging.INFO)  # the audit log's lines, not what is measured
     for name in args.targets.split(","):
-        with tempfile.TemporaryDirectory(dir=STATE_ROOT) as state_dir:
-            target = TARGETS[name](state_dir)
+        with tempfile.TemporaryDirectory(dir=STATE_ROOT) as state_dir, \
+                _database(args.db, state_dir, name) as url:
+            target = TARGETS[name](state_dir, url)
             for workload in args.workloads.split(","):
                 one = WORKLOADS[workload](target)
                 n = args.n if workload != "W3" else max(1, args.n // 2)

@@ -233,6 +233,55 @@ def test_postgres_statements_run_in_autocommit_and_the_connection_is_restored(pg
             raw.close()
 
 
+@pytest.mark.parametrize("level", ["SERIALIZABLE", "AUTOCOMMIT"])
+def test_postgres_connections_keep_the_engines_own_isolation_level(postgres_url, level):
+    """Only autocommit is switched for the statement: an engine made SERIALIZABLE
+    lends SERIALIZABLE transactions afterwards, one made AUTOCOMMIT stays so."""
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0, isolation_level=level)
+    try:
+        empty_tables(engine)
+        _seed(engine)
+        assert RowLoader(Client, Client.client_id).load_detached(engine, "app").id == 7
+        RowInserter(Token).insert_committed(engine, Token(client_id="app",
+                                                          access_token="level"))
+        with engine.connect() as conn:  # the pool's one connection, the one just used
+            assert conn.connection.dbapi_connection.autocommit is (level == "AUTOCOMMIT")
+            if level == "SERIALIZABLE":
+                shown = conn.execute(text("SHOW transaction_isolation")).scalar()
+                assert shown == "serializable"
+    finally:
+        engine.dispose()
+
+
+def test_a_postgres_connection_keeps_one_cursor_and_a_new_connection_gets_its_own(
+        postgres_url):
+    engine = create_engine(postgres_url, pool_size=1, max_overflow=0)
+    try:
+        empty_tables(engine)
+        _seed(engine)
+        loader = RowLoader(Client, Client.client_id)
+        assert loader.load_detached(engine, "app").id == 7
+        raw = engine.raw_connection()
+        kept = raw.info["authgate.kept_cursor"]
+        assert kept[0] is raw.dbapi_connection and not kept[1].closed
+        raw.close()
+        assert loader.load_detached(engine, "app").client_id == "app"
+        assert loader.load_detached(engine, "nobody") is None
+        raw = engine.raw_connection()
+        assert raw.info["authgate.kept_cursor"] is kept  # the same cursor, reused
+        raw.invalidate()  # the connection is replaced: its cursor goes with it
+        raw.close()
+        assert loader.load_detached(engine, "app").id == 7
+        raw = engine.raw_connection()
+        try:
+            renewed = raw.info["authgate.kept_cursor"]
+            assert renewed[0] is raw.dbapi_connection and renewed[1] is not kept[1]
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+
+
 def test_sqlite_writes_commit_and_an_error_rolls_back(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'w.db'}")
     with engine.begin() as conn:

@@ -25,8 +25,8 @@ Processor = Callable[[Any], Any] | None
 class Compiled:
     """The driver-level form of one statement for one dialect."""
 
-    __slots__ = ("binds", "columns", "converters", "dialect", "fixed", "names", "needs_core",
-                 "positional", "slots", "sql")
+    __slots__ = ("binds", "columns", "converters", "dialect", "fixed", "keeps_cursor",
+                 "names", "needs_core", "positional", "slots", "sql", "wants_lastrowid")
 
     def __init__(self, statement: Any, names: Sequence[str], columns: Sequence[Any],
                  dialect: Dialect) -> None:
@@ -52,6 +52,15 @@ class Compiled:
             bind.expanding or bind.literal_execute for bind in compiled.binds.values())
         self.dialect = dialect
         self.columns = tuple(columns)
+        #: Only an INSERT that returns nothing can need the driver's ``lastrowid``
+        #: (psycopg's cursors have none: asking costs an AttributeError).
+        self.wants_lastrowid = bool(compiled.isinsert) and not self.columns
+        #: psycopg builds a cursor in Python (about 40,000 instructions, a third of
+        #: what a prepared statement costs the client in all); one kept per
+        #: connection serves every statement run on it. sqlite3's cursors are cheap,
+        #: and closing one resets its statement, which a pending SELECT's read lock
+        #: needs: they are made and closed per statement.
+        self.keeps_cursor = dialect.driver == "psycopg"
         #: For a positional driver: each placeholder's argument index (or -1 for a
         #: literal), its bind processor and its literal, so a call fills the tuple
         #: directly.
@@ -65,13 +74,17 @@ class Compiled:
         #: (psycopg's numerics), as they do for SQLAlchemy's results.
         self.converters: tuple[tuple[int, Callable[[Any], Any]], ...] | None = None
 
-    def process(self, row: Sequence[Any], description: Sequence[Any]) -> tuple[Any, ...]:
+    def process(self, row: Sequence[Any], cursor: Any) -> tuple[Any, ...]:
+        """``row`` with each column's result converter applied; the cursor's
+        ``description`` is read only the first time, to find the converters (psycopg
+        builds it in Python, a column object each, on every read)."""
         converters = self.converters
         if converters is None:
             if len(row) != len(self.columns):
                 raise ValueError(f"expected {len(self.columns)} columns, got {len(row)}")
             found = []
-            for i, (column, item) in enumerate(zip(self.columns, description, strict=True)):
+            for i, (column, item) in enumerate(zip(self.columns, cursor.description,
+                                                   strict=True)):
                 processor = column.type.dialect_impl(self.dialect).result_processor(
                     self.dialect, item[1])
                 if processor is not None:
@@ -169,21 +182,42 @@ def run(connection: Connection | Pooled, compiled: Compiled, values: Sequence[An
     """
     params = compiled.parameters(values)
     proxied = connection.connection
-    cursor = proxied.cursor()
+    keep = compiled.keeps_cursor
+    cursor = kept_cursor(proxied) if keep else proxied.cursor()
     try:
         cursor.execute(compiled.sql, params)
-        description = cursor.description
         # Rows only when the statement asks for columns: an INSERT may come back with
         # the key the dialect returns implicitly, which nobody asked for here.
-        row = cursor.fetchone() if description is not None and compiled.columns else None
-        lastrowid = getattr(cursor, "lastrowid", None)  # psycopg has none: RETURNING serves
+        row = cursor.fetchone() if compiled.columns else None
+        if row is not None:
+            row = compiled.process(row, cursor)
+        lastrowid = getattr(cursor, "lastrowid", None) if compiled.wants_lastrowid else None
         rowcount = cursor.rowcount
     except connection.dialect.loaded_dbapi.Error as error:
         raise _wrapped(connection, error, compiled.sql, params, cursor) from error
     finally:
-        cursor.close()
-    return Outcome(None if row is None else compiled.process(row, description),
-                    lastrowid, rowcount)
+        if not keep:
+            cursor.close()
+    return Outcome(row, lastrowid, rowcount)
+
+
+_KEPT_CURSOR = "authgate.kept_cursor"
+
+
+def kept_cursor(proxied: Any) -> Any:
+    """The cursor kept for statements on this pooled DBAPI connection (see
+    :attr:`Compiled.keeps_cursor`).
+
+    It lives in the pool record's ``info``, which the pool clears when it replaces
+    the connection; it is tied to the DBAPI connection it was made on all the same,
+    so a connection swapped under the record never gets another's cursor.
+    """
+    info = proxied.info
+    dbapi_connection = proxied.dbapi_connection
+    kept = info.get(_KEPT_CURSOR)
+    if kept is None or kept[0] is not dbapi_connection:
+        kept = info[_KEPT_CURSOR] = (dbapi_connection, dbapi_connection.cursor())
+    return kept[1]
 
 
 def _wrapped(connection: Any, error: Exception, sql: str | None, params: Any,
@@ -243,15 +277,20 @@ class Pooled:
     statement is atomic by itself, and this way costs one round trip instead of
     three (BEGIN, the statement, then COMMIT or the pool's ROLLBACK). SQLite has no
     round trips to save, and its dialect sets an isolation level with a statement.
+
+    With psycopg the connection's own ``autocommit`` flag is switched, and back
+    only if it was off: all the dialect's AUTOCOMMIT level changes, without the
+    isolation level's reset around it (about 28,000 instructions a statement).
     """
 
-    __slots__ = ("_autocommit", "_write", "connection", "dialect")
+    __slots__ = ("_autocommit", "_restore", "_write", "connection", "dialect")
 
     def __init__(self, engine: Engine, *, write: bool) -> None:
         require_own_connections(engine)
         self.dialect = engine.dialect
         self._write = write
         self._autocommit = self.dialect.name == "postgresql"
+        self._restore = False  # whether __exit__ turns autocommit off again
         try:
             self.connection: Any = engine.raw_connection()
         except self.dialect.loaded_dbapi.Error as error:
@@ -265,8 +304,14 @@ class Pooled:
 
     def __enter__(self) -> Pooled:
         if self._autocommit:
+            dbapi_connection = self.connection.dbapi_connection
             try:
-                self.dialect.set_isolation_level(self.connection.dbapi_connection, "AUTOCOMMIT")
+                if self.dialect.driver != "psycopg":
+                    self.dialect.set_isolation_level(dbapi_connection, "AUTOCOMMIT")
+                    self._restore = True
+                elif not dbapi_connection.autocommit:  # else the engine's own level
+                    dbapi_connection.autocommit = True
+                    self._restore = True
             except BaseException:
                 self.connection.close()
                 raise
@@ -282,7 +327,10 @@ class Pooled:
                     raise _wrapped(self, error, None, None) from error
         finally:
             try:
-                if self._autocommit and connection.is_valid:
-                    self.dialect.reset_isolation_level(connection.dbapi_connection)
+                if self._restore and connection.is_valid:
+                    if self.dialect.driver == "psycopg":
+                        connection.dbapi_connection.autocommit = False
+                    else:
+                        self.dialect.reset_isolation_level(connection.dbapi_connection)
             finally:
                 connection.close()
