@@ -315,7 +315,7 @@ class RowLoader:
     def _key(self, row: tuple[Any, ...]) -> Any:
         assert self._pk_positions is not None
         return self._mapper.identity_key_from_primary_key(
-            tuple(row[i] for i in self._pk_positions))
+            tuple(map(row.__getitem__, self._pk_positions)))
 
     def _detached(self, row: tuple[Any, ...], key: Any = None) -> Any:
         """A detached instance of ``row``: every column loaded, no history.
@@ -355,12 +355,15 @@ class RowLoader:
         if full is None:
             return None
         instance = self._detached(full[:len(self._columns)])
+        # Set as a load sets them: the fresh instance has no history or expired
+        # attributes for set_committed_value to clear.
+        loaded = instance.__dict__
         for (name, _positions, loader), (start, end) in zip(self._related, self._slices,
                                                             strict=True):
             target = full[start:end]
             assert loader._pk_positions is not None
-            found = None not in (target[i] for i in loader._pk_positions)
-            set_committed_value(instance, name, loader._detached(target) if found else None)
+            found = None not in map(target.__getitem__, loader._pk_positions)
+            loaded[name] = loader._detached(target) if found else None
         return instance
 
     def _load_in_own_session(self, engine: Engine, values: Sequence[Any]) -> Any:
