@@ -104,9 +104,9 @@ class Compiled:
             raise ValueError(f"expected {len(self.names)} values, got {len(values)}")
         slots = self.slots
         if slots is not None:
-            return tuple(
+            return tuple([  # a list first: cheaper than feeding tuple() a generator
                 literal if i < 0 else (values[i] if processor is None else processor(values[i]))
-                for i, processor, literal in slots)
+                for i, processor, literal in slots])
         named = dict(self.fixed)
         for name, value in zip(self.names, values, strict=True):
             processor = self.binds.get(name)
