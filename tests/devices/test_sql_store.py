@@ -286,3 +286,31 @@ def test_a_listener_on_every_session_keeps_reads_in_a_session(engine: sa.Engine)
     finally:
         sa.event.remove(Session, "after_begin", hook)
     assert len(begun) == 1
+
+
+@pytest.mark.parametrize("where", ["factory", "Session"])
+def test_a_listener_added_after_reads_skipped_the_session_is_honoured(
+        engine: sa.Engine, where: str) -> None:
+    """The listeners are looked up once per session class, but a hook added later
+    (on the factory or on every Session) still keeps reads in a session, and
+    removing it lets them skip the session again."""
+    factory = _CountingFactory(engine, expire_on_commit=False)
+    store = SQLDeviceStore(factory, DeviceCode)
+    assert store.save_device_credential(_credential(), NOW)
+    made = factory.made
+    assert store.query_device_credential("a" * 64) == _credential()
+    assert factory.made == made  # no session yet
+    begun: list[Any] = []
+
+    def hook(*args: Any) -> None:
+        begun.append(args)
+
+    target: Any = factory if where == "factory" else Session
+    sa.event.listen(target, "after_begin", hook)
+    try:
+        assert store.query_device_credential("a" * 64) == _credential()
+        assert factory.made == made + 1 and len(begun) == 1
+    finally:
+        sa.event.remove(target, "after_begin", hook)
+    assert store.query_device_credential("a" * 64) == _credential()
+    assert factory.made == made + 1 and len(begun) == 1  # skipping the session again
