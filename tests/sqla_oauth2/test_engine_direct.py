@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import DetachedInstanceError
 from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from authgate.core.security import token_digest
-from authgate.sqla._driver import Pooled, engine_bypassable
+from authgate.sqla._driver import KEPT_CURSOR, Pooled, engine_bypassable
 from authgate.sqla.oauth2 import (
     create_bearer_token_validator,
     create_query_client_func,
@@ -262,19 +262,19 @@ def test_a_postgres_connection_keeps_one_cursor_and_a_new_connection_gets_its_ow
         loader = RowLoader(Client, Client.client_id)
         assert loader.load_detached(engine, "app").id == 7
         raw = engine.raw_connection()
-        kept = raw.info["authgate.kept_cursor"]
+        kept = raw.info[KEPT_CURSOR]
         assert kept[0] is raw.dbapi_connection and not kept[1].closed
         raw.close()
         assert loader.load_detached(engine, "app").client_id == "app"
         assert loader.load_detached(engine, "nobody") is None
         raw = engine.raw_connection()
-        assert raw.info["authgate.kept_cursor"] is kept  # the same cursor, reused
+        assert raw.info[KEPT_CURSOR] is kept  # the same cursor, reused
         raw.invalidate()  # the connection is replaced: its cursor goes with it
         raw.close()
         assert loader.load_detached(engine, "app").id == 7
         raw = engine.raw_connection()
         try:
-            renewed = raw.info["authgate.kept_cursor"]
+            renewed = raw.info[KEPT_CURSOR]
             assert renewed[0] is raw.dbapi_connection and renewed[1] is not kept[1]
         finally:
             raw.close()

@@ -307,10 +307,10 @@ _class_listeners: weakref.WeakKeyDictionary[type, tuple[Any, ...]] = \
 
 def _session_listeners(cls: type[Session]) -> tuple[Any, ...]:
     """Read off an uninitialised instance, as ``__init__`` is what costs, and kept:
-    building them is about 40,000 instructions, a device poll's second-largest cost
-    after its SELECT. Each stays current, as SQLAlchemy keeps one collection of a
-    class's listeners, which later ``event.listen`` and ``event.remove`` calls on
-    the class, its factory or ``Session`` change in place (tested)."""
+    building them is about 40,000 instructions, 2 % of a device poll. Each stays
+    current, as SQLAlchemy keeps one collection of a class's listeners, which later
+    ``event.listen`` and ``event.remove`` calls on the class, its factory or
+    ``Session`` change in place (tested)."""
     found = _class_listeners.get(cls)
     if found is None:
         events = object.__new__(cls).dispatch

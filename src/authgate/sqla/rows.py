@@ -285,7 +285,7 @@ class RowLoader:
                 if value is None:
                     target = full[start:end]
                     assert loader._pk_positions is not None
-                    if None not in (target[i] for i in loader._pk_positions):  # row found
+                    if None not in map(target.__getitem__, loader._pk_positions):  # found
                         value = loader._instance(session, target)
             set_committed_value(instance, name, value)
         return instance
