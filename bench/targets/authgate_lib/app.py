@@ -236,16 +236,18 @@ def create_app(env: dict[str, str] | None = None) -> flask.Flask:
         require_oauth.register_token_validator(
             create_bearer_token_validator(engine, Token)())
 
+    # The signed request's lookups and its nonce on the engine's own connections, as
+    # docs/oauth1.md shows for a resource protector: no session for a protected view.
     oauth1 = OAuth1Server()
     oauth1.init_app(app, query_client=sqla_oauth1.create_query_client_func(
-        db.session, OAuth1Client))
-    sqla_oauth1.register_nonce_hooks(oauth1, db.session, OAuth1Nonce)
+        engine, OAuth1Client))
+    sqla_oauth1.register_nonce_hooks(oauth1, engine, OAuth1Nonce)
     sqla_oauth1.register_token_credential_hooks(oauth1, db.session, OAuth1Token)
     require_oauth1 = OAuth1Protector(
         app,
-        query_client=sqla_oauth1.create_query_client_func(db.session, OAuth1Client),
-        query_token=sqla_oauth1.create_query_token_func(db.session, OAuth1Token),
-        exists_nonce=sqla_oauth1.create_exists_nonce_func(db.session, OAuth1Nonce),
+        query_client=sqla_oauth1.create_query_client_func(engine, OAuth1Client),
+        query_token=sqla_oauth1.create_query_token_func(engine, OAuth1Token),
+        exists_nonce=sqla_oauth1.create_exists_nonce_func(engine, OAuth1Nonce),
     )
 
     def current_user():

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import (
     Connection,
+    Engine,
     Integer,
     String,
     Text,
@@ -51,7 +52,7 @@ from sqlalchemy.types import TypeDecorator
 from authgate.core.oauth1.models import TemporaryCredentialMethods
 from authgate.core.oauth1.secrets import SecretCipher
 from authgate.core.security import token_digest
-from authgate.sqla._driver import session_of
+from authgate.sqla._driver import require_own_connections, session_of
 from authgate.sqla.rows import RowLoader, Statement
 
 __all__ = [
@@ -196,8 +197,20 @@ class _Server(Protocol):
 
 
 def create_query_client_func(session: Any, model: type[Any]) -> Callable[[str], Any]:
-    """``query_client(client_id)``: the client, or None; one precompiled SELECT per call."""
+    """``query_client(client_id)``: the client, or None; one precompiled SELECT per call.
+
+    Given an :class:`~sqlalchemy.Engine` instead of the session, the client is
+    read on a pooled connection of its own and comes back detached (its columns
+    loaded): a signed request then needs no session for it.
+    """
     loader = RowLoader(model, model.client_id)
+    if isinstance(session, Engine):
+        engine = require_own_connections(session)
+
+        def query_detached(client_id: str) -> Any:
+            return loader.load_detached(engine, client_id)
+
+        return query_detached
 
     def query_client(client_id: str) -> Any:
         return loader.load(session, client_id)
@@ -217,10 +230,22 @@ def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, st
     primary key, as a lazy load would find them; the lookup here does so only
     in a session that does not expire on commit, since the commit would
     otherwise expire them straight away.
+
+    Given an :class:`~sqlalchemy.Engine` instead of the session, the credential
+    and its many-to-one relationships are read in one statement on a pooled
+    connection of its own and come back detached: nothing to expire, nothing
+    to reload.
     """
     loader = RowLoader(model, model.client_id, model.oauth_token)
     reloader = RowLoader(model, model.client_id, model.oauth_token, related=[
         rel.key for rel in inspect(model).relationships if rel.direction is MANYTOONE])
+    if isinstance(session, Engine):
+        engine = require_own_connections(session)
+
+        def query_detached(client_id: str, oauth_token: str) -> Any:
+            return reloader.load_detached(engine, client_id, oauth_token)
+
+        return query_detached
 
     def query_token(client_id: str, oauth_token: str) -> Any:
         real = session_of(session)
@@ -256,9 +281,14 @@ def _reload_after_commit(session: Session, committed: SessionTransaction | None)
 
 
 def _insert_once(session: Any, model: type[Any], values: dict[str, Any]) -> bool:
-    """Insert a row unless the unique constraint has it already; True if inserted."""
+    """Insert a row unless the unique constraint has it already; True if inserted.
+
+    ``session`` is a session, or a :class:`~sqlalchemy.Connection` (its own
+    transaction, committed or rolled back here the same way).
+    """
     table = model.__table__
-    name = session.get_bind(mapper=model).dialect.name
+    name = session.dialect.name if isinstance(session, Connection) else \
+        session.get_bind(mapper=model).dialect.name
     if name in _ON_CONFLICT:
         # RETURNING says whether a row went in (rowcount is -1 under implicit RETURNING).
         statement = _ON_CONFLICT[name](table).values(**values).on_conflict_do_nothing()
@@ -323,6 +353,19 @@ class NonceRecorder:
             _reload_after_commit(real, transaction)
         return inserted
 
+    def record_committed(self, engine: Engine, nonce: str, timestamp: int, client_id: str,
+                         oauth_token: str) -> bool:
+        """:meth:`record` outside any session: the insert is a transaction of its own,
+        on one of ``engine``'s pooled connections (in autocommit on PostgreSQL: one
+        round trip), or through ``engine.connect()`` where it must go through Core."""
+        values = (nonce, timestamp, client_id, oauth_token)
+        insert_once = self._inserts.get(engine.dialect.name)
+        if insert_once is not None and insert_once.pooled(engine):
+            return insert_once.execute_committed(engine, *values) == 1
+        with engine.connect() as connection:
+            return _insert_once(connection, self.model, dict(zip(_NONCE_KEYS, values,
+                                                                 strict=True)))
+
 
 _ON_CONFLICT: dict[str, Callable[[Any], Any]] = {
     "postgresql": postgresql.insert,
@@ -339,8 +382,21 @@ def create_exists_nonce_func(
     constraint on (client_id, oauth_token, timestamp, nonce) arbitrates, then
     a commit: of two concurrent requests with the same nonce exactly one
     inserts. See :class:`NonceRecorder` for how the insert is run.
+
+    Given an :class:`~sqlalchemy.Engine` instead of the session, the insert
+    commits by itself outside the application's session
+    (:meth:`NonceRecorder.record_committed`).
     """
     recorder = NonceRecorder(model)
+    if isinstance(session, Engine):
+        engine = require_own_connections(session)
+
+        def nonce_seen(nonce: str, timestamp: str, client_id: str,
+                       oauth_token: str | None) -> bool:
+            return not recorder.record_committed(engine, nonce, int(timestamp), client_id,
+                                                 oauth_token or "")
+
+        return nonce_seen
 
     def exists_nonce(nonce: str, timestamp: str, client_id: str, oauth_token: str | None) -> bool:
         return not recorder.record(session, nonce, int(timestamp), client_id, oauth_token or "")

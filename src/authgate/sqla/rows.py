@@ -136,17 +136,21 @@ class Statement:
                 connection.execution_options(isolation_level="AUTOCOMMIT")
             return self.first(connection, *values)
 
+    def pooled(self, engine: Engine) -> bool:
+        """Whether :meth:`execute_committed` and :meth:`read_first` run on a pooled
+        DBAPI connection by themselves for ``engine`` (and so report the exact row
+        count of an INSERT too), rather than through a Core connection."""
+        return engine_bypassable(engine) and not isinstance(engine.pool, SHARED_POOLS) \
+            and not self._compile(engine).needs_core
+
     def _run_pooled(self, engine: Engine, values: Sequence[Any], *, write: bool
                     ) -> Outcome | None:
         """The statement run on a pooled connection by itself, or None where it may not
         be (listeners, a shared pool, a statement that needs Core)."""
-        if not engine_bypassable(engine) or isinstance(engine.pool, SHARED_POOLS):
-            return None
-        compiled = self._compile(engine)
-        if compiled.needs_core:
+        if not self.pooled(engine):
             return None
         with Pooled(engine, write=write) as connection:
-            return run(connection, compiled, values)
+            return run(connection, self._compile(engine), values)
 
     def _compile(self, bind: Connection | Engine) -> Compiled:
         return compiled_for(self._compiled, bind, self.statement, self._names,

@@ -331,3 +331,107 @@ def test_session_that_keeps_objects_gets_the_user_with_the_credential(session_fa
         assert create_query_token_func(keeping, TokenCredential)("c1", "nope") is None
     finally:
         keeping.close()
+
+
+# -- the engine forms: lookups and the nonce outside the application's session ------------
+def test_engine_lookups_come_back_detached_with_the_user(session_factory) -> None:
+    session: Session = session_factory()
+    session.add(Client(client_id="c1", client_secret="clear-secret"))
+    session.add(TokenCredential(client_id="c1", oauth_token="live", oauth_token_secret="s1",
+                                user_id=1))
+    session.add(TokenCredential(client_id="c1", oauth_token="orphan", oauth_token_secret="s2"))
+    session.commit()
+    engine = session_factory.get_bind()
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    client = create_query_client_func(engine, Client)("c1")
+    assert inspect(client).detached and client.get_client_secret() == "clear-secret"
+    query_token = create_query_token_func(engine, TokenCredential)
+    credential = query_token("c1", "live")
+    assert inspect(credential).detached
+    event.listen(engine, "before_cursor_execute", record)
+    try:  # everything the view reads is there already: no lazy load, no session
+        assert credential.get_oauth_token_secret() == "s1"
+        assert credential.user.name == "alice"
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert statements == []
+    assert query_token("c1", "orphan").user is None
+    assert query_token("other-client", "live") is None  # another client's token is not found
+    assert query_token("c1", "nope") is None
+    assert create_query_client_func(engine, Client)("nobody") is None
+
+
+@pytest.mark.parametrize("model", [TimestampNonce, StampedNonce])
+@pytest.mark.parametrize("listened", [False, True])
+def test_engine_nonce_is_recorded_once(session_factory, model: Any, listened: bool) -> None:
+    """On the engine's own connections, or through Core where a listener or a Python-side
+    default needs it: first use accepted, every replay refused, one row."""
+    engine = session_factory.get_bind()
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    if listened:
+        event.listen(engine, "before_cursor_execute", listen)
+    try:
+        exists = create_exists_nonce_func(engine, model)
+        assert exists("e", "100", "c", "tok") is False
+        assert exists("e", "100", "c", "tok") is True
+        assert exists("e", "100", "c", None) is False  # another credential, another nonce
+    finally:
+        if listened:
+            event.remove(engine, "before_cursor_execute", listen)
+    table = model.__tablename__
+    count = session_factory.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    assert count == 2
+    if listened:
+        assert sum(f"INSERT INTO {table}" in statement for statement in seen) == 3
+
+
+def test_engine_nonce_leaves_the_application_session_alone(session_factory) -> None:
+    """The nonce commits by itself: the session's pending work is neither committed
+    nor flushed by it, and rolls back as the application decides."""
+    session: Session = session_factory()
+    session.add(User(id=2, name="pending"))
+    exists = create_exists_nonce_func(session_factory.get_bind(), TimestampNonce)
+    assert exists("apart", "100", "c", None) is False
+    session.rollback()
+    assert session.get(User, 2) is None
+    assert _nonce_rows(session_factory) == 1
+
+
+def test_concurrent_identical_nonces_on_the_engine_have_one_winner(session_factory) -> None:
+    exists = create_exists_nonce_func(session_factory.get_bind(), TimestampNonce)
+    outcomes: list[object] = []
+    barrier = threading.Barrier(6)
+
+    def attempt() -> None:
+        barrier.wait()
+        try:
+            outcomes.append(exists("race", "100", "c", "tok"))
+        except Exception as error:  # SQLite may refuse a writer after its busy timeout
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=attempt) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(False) == 1
+    assert _nonce_rows(session_factory) == 1
+
+
+@pytest.mark.parametrize(("make", "model"), [(create_query_client_func, Client),
+                                             (create_query_token_func, TokenCredential),
+                                             (create_exists_nonce_func, TimestampNonce)])
+def test_engine_that_shares_one_connection_is_refused(make: Any, model: Any) -> None:
+    """An in-memory SQLite engine would lend the session's own connection out again."""
+    from sqlalchemy.pool import StaticPool
+
+    with pytest.raises(ValueError, match="shares one connection"):
+        make(create_engine("sqlite://", poolclass=StaticPool), model)
