@@ -1,8 +1,8 @@
 """CPU time per request, in process: Flask's test client, no HTTP server, no driver.
 
 What the hot paths cost by themselves (W1 client_credentials, W2 ``/api/me``,
-W3 authorize + code exchange; W4 OAuth 1 and W5 device polls on the library
-target only) for the library target and ``authgate serve``'s app, on SQLite
+W3 authorize + code exchange; W4 OAuth 1 signed requests, W5 device polls) for
+the library target and ``authgate serve``'s app, on SQLite
 in ``/dev/shm`` (``--db postgres``: a fresh PostgreSQL database per target, dropped
 after; the figures then hold the driver's and the kernel's side of each round trip,
 not the database server's). ``time.process_time()`` over many requests after a warm-up,
@@ -60,6 +60,9 @@ class Target:
     client_id: str
     client_secret: str
     web: Any  # a test client holding the signed-in session
+    #: OAuth 1: client key and secret, token and token secret
+    oauth1: tuple[str, str, str, str] = (fx.OAUTH1_CLIENT_KEY, fx.OAUTH1_CLIENT_SECRET,
+                                         fx.OAUTH1_TOKEN, fx.OAUTH1_TOKEN_SECRET)
 
     @property
     def basic(self) -> str:
@@ -108,16 +111,17 @@ def make_serve(state_dir: str, url: str) -> Target:
                       "AUTHGATE_JWT_ALG": os.environ.get("BENCH_TOKEN_FORMAT", "RS256")
                       .replace("opaque", "RS256")})
     with app.app_context():
-        admin.create_user(fx.USERNAME, fx.PASSWORD, fx.SCOPE)
+        user = admin.create_user(fx.USERNAME, fx.PASSWORD, fx.SCOPE)
         client = admin.create_oauth2_client("Bench client", list(fx.GRANT_TYPES),
                                             [fx.REDIRECT_URI], fx.SCOPE,
                                             "client_secret_basic")
+        oauth1 = _serve_oauth1_credential(user.id)
     web = app.test_client()
     page = web.get("/login").get_data(as_text=True)
     answer = web.post("/login", data={"username": fx.USERNAME, "password": fx.PASSWORD,
                                       "csrf_token": CSRF.search(page).group(1)})  # type: ignore[union-attr]
     assert answer.status_code == 303, answer.data
-    target = Target("serve", app, client["client_id"], client["client_secret"], web)
+    target = Target("serve", app, client["client_id"], client["client_secret"], web, oauth1)
     # Give consent once, so every W3 authorize is the remembered-consent redirect.
     query = _authorize_query(target, *_pkce())
     page = web.get("/oauth/authorize?" + query).get_data(as_text=True)
@@ -125,6 +129,22 @@ def make_serve(state_dir: str, url: str) -> Target:
                       data={"confirm": "yes", "csrf_token": CSRF.search(page).group(1)})  # type: ignore[union-attr]
     assert answer.status_code == 302, answer.data
     return target
+
+
+def _serve_oauth1_credential(user_id: int) -> tuple[str, str, str, str]:
+    """An OAuth 1 client and a token credential of the user, stored as the consent
+    flow leaves them (``bench.targets.authgate_serve`` goes through the pages)."""
+    from authgate.server import admin
+    from authgate.server.app import state
+    from authgate.server.models import OAuth1TokenCredential
+
+    client = admin.create_oauth1_client("Bench OAuth1", "", None)
+    token, secret = secrets.token_urlsafe(30), secrets.token_urlsafe(36)
+    session = state().db.session
+    session.add(OAuth1TokenCredential(client_id=client["client_id"], oauth_token=token,
+                                      oauth_token_secret=secret, user_id=user_id))
+    session.commit()
+    return client["client_id"], client["client_secret"], token, secret
 
 
 def _pkce() -> tuple[str, str]:
@@ -202,15 +222,14 @@ def w3(target: Target) -> Callable[[], None]:
 def w4(target: Target) -> Callable[[], None]:
     """An OAuth 1.0a HMAC-SHA1 signed GET, a fresh nonce each (signing is not timed apart:
     it is a few µs of stdlib HMAC next to the server's work)."""
-    if target.name == "serve":
-        raise SystemExit("W4 runs against the library and reference targets only")
     url = "http://localhost/oauth1/api/me"
     web = target.app.test_client()
+    client_key, client_secret, token, token_secret = target.oauth1
 
     def one() -> None:
         header = oauth1_sign.authorization_header(
-            "GET", url, client_key=fx.OAUTH1_CLIENT_KEY, client_secret=fx.OAUTH1_CLIENT_SECRET,
-            token=fx.OAUTH1_TOKEN, token_secret=fx.OAUTH1_TOKEN_SECRET)
+            "GET", url, client_key=client_key, client_secret=client_secret,
+            token=token, token_secret=token_secret)
         answer = web.get("/oauth1/api/me", headers={"Authorization": header})
         assert answer.status_code == 200, answer.data
 

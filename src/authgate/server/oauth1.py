@@ -36,20 +36,22 @@ class OAuth1Parts:
 def build_oauth1(app: Any, settings: Settings, db: Database, cache: Any) -> OAuth1Parts:
     app.config.setdefault("OAUTH1_SUPPORTED_SIGNATURE_METHODS",
                           ["HMAC-SHA1", "RSA-SHA1", "PLAINTEXT"])
-    query_client = sqla_oauth1.create_query_client_func(db.session, OAuth1Client)
+    # Lookups and nonces on the engine's own connections: a signed request needs no
+    # session (docs/oauth1.md, "Keeping signed requests out of the session").
+    query_client = sqla_oauth1.create_query_client_func(db.engine, OAuth1Client)
     server = AuthorizationServer(app, query_client=query_client)
     if settings.redis_url:
         cache_oauth1.register_nonce_hooks(server, cache)
         cache_oauth1.register_temporary_credential_hooks(server, cache)
         exists_nonce = cache_oauth1.create_exists_nonce_func(cache)
     else:
-        sqla_oauth1.register_nonce_hooks(server, db.session, OAuth1Nonce)
+        sqla_oauth1.register_nonce_hooks(server, db.engine, OAuth1Nonce)
         sqla_oauth1.register_temporary_credential_hooks(server, db.session,
                                                         OAuth1TemporaryCredential)
-        exists_nonce = sqla_oauth1.create_exists_nonce_func(db.session, OAuth1Nonce)
+        exists_nonce = sqla_oauth1.create_exists_nonce_func(db.engine, OAuth1Nonce)
     sqla_oauth1.register_token_credential_hooks(server, db.session, OAuth1TokenCredential)
     protector = ResourceProtector(
         app, query_client=query_client,
-        query_token=sqla_oauth1.create_query_token_func(db.session, OAuth1TokenCredential),
+        query_token=sqla_oauth1.create_query_token_func(db.engine, OAuth1TokenCredential),
         exists_nonce=exists_nonce, realm=settings.issuer)
     return OAuth1Parts(server, protector)

@@ -15,7 +15,6 @@ from authgate.flask.http import to_core_request, to_flask_response
 from authgate.flask.oauth1 import OAuth1Error, current_credential
 from authgate.server.app import state
 from authgate.server.legacy_devices import legacy_poll
-from authgate.server.models import load_user
 from authgate.server.ratelimit import client_id_from_request, is_auth_failure, too_many
 
 __all__ = ["bp"]
@@ -129,8 +128,8 @@ def oauth1_api_me() -> flask.Response:
         protector.acquire_credential()
     except OAuth1Error as error:
         return protector.error_response(error)
-    user_id = current_credential.get_user_id()
-    found = load_user(state().db.session, user_id)
+    # Read with the credential, in its SELECT (a deleted user is None there too).
+    found = current_credential.user
     if found is None:
         return flask.make_response(flask.jsonify(error="invalid_token"), 401)
     return flask.jsonify(username=found.username, sub=str(found.id))
