@@ -132,3 +132,82 @@ def test_a_failed_commit_gives_the_setting_back(sql):
         assert _code_rows(sql) == 1  # nothing was committed
     finally:
         session.remove()
+
+
+# -- the engine forms: records read outside the session, decisions committed alone ------------
+def _detached(sql, code: str, refresh: str) -> tuple[Any, Any]:
+    from authgate.sqla.rows import RowLoader
+
+    code_row = RowLoader(AuthorizationCode, AuthorizationCode.code).load_detached(
+        sql.engine, code)
+    token = RowLoader(Token, Token.refresh_token).load_detached(sql.engine, refresh)
+    return code_row, token
+
+
+@pytest.mark.parametrize("listened", [False, True])
+def test_engine_decisions_have_one_winner_and_commit_alone(sql, listened):
+    """On the engine: the first call wins and its decision is committed; a second loses
+    and changes nothing. Through Core when something listens to the engine."""
+    _, _, code, refresh = _seed(sql)
+    code_row, token = _detached(sql, code, refresh)
+    heard: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        heard.append(statement)
+
+    if listened:
+        event.listen(sql.engine, "before_cursor_execute", record)
+    try:
+        assert consume_authorization_code(sql.engine, code_row) is True
+        assert consume_authorization_code(sql.engine, code_row) is False
+        assert rotate_refresh_token(sql.engine, token, now=2000) is True
+        assert rotate_refresh_token(sql.engine, token, now=3000) is False
+    finally:
+        if listened:
+            event.remove(sql.engine, "before_cursor_execute", record)
+    assert _code_rows(sql) == 0
+    with sql.engine.connect() as conn:
+        stored = conn.execute(select(Token.refresh_token_revoked_at,
+                                     Token.access_token_revoked_at)).one()
+    assert tuple(stored) == (2000, 2000)  # the loser wrote nothing
+    assert token.refresh_token_revoked_at == 2000
+    if listened:
+        assert sum(s.startswith(("DELETE", "UPDATE")) for s in heard) == 4
+
+
+def test_engine_decisions_leave_the_application_session_alone(sql):
+    _, _, code, refresh = _seed(sql)
+    session = sql.session
+    client = session.execute(select(Client)).scalar_one()
+    client.client_id_issued_at = 4242  # the application's own change, not flushed
+    code_row, token = _detached(sql, code, refresh)
+    assert consume_authorization_code(sql.engine, code_row) is True
+    assert rotate_refresh_token(sql.engine, token, now=2000) is True
+    assert session().in_transaction() and session().dirty  # neither flushed nor committed
+    session.rollback()
+    with sql.engine.connect() as conn:
+        assert conn.execute(select(Client.client_id_issued_at)).scalar_one() != 4242
+
+
+def test_concurrent_engine_redemptions_of_one_code_have_one_winner(sql):
+    import threading
+
+    _, _, code, refresh = _seed(sql)
+    outcomes: list[object] = []
+    barrier = threading.Barrier(8)
+
+    def attempt() -> None:
+        code_row, _ = _detached(sql, code, refresh)
+        barrier.wait()
+        try:
+            outcomes.append(consume_authorization_code(sql.engine, code_row))
+        except Exception as error:  # SQLite may refuse a writer after its busy timeout
+            outcomes.append(error)
+
+    threads = [threading.Thread(target=attempt) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count(True) == 1
+    assert _code_rows(sql) == 0

@@ -195,16 +195,29 @@ def create_query_client_func(session: Bind, client_model: type[Any]
 
 
 # -- authorization codes -------------------------------------------------------------------
-def consume_authorization_code(session: SessionLike, record: Any) -> bool:
+def consume_authorization_code(session: Bind, record: Any) -> bool:
     """Delete the code row; True only for the one caller whose DELETE removed it.
 
     The record stays readable afterwards: it is detached rather than left to
     be refreshed from a row that no longer exists. The commit leaves the
     session's other instances loaded (the client and user the grant goes on
     to read) unless the session also held changes of its own to flush.
+
+    Given an engine, the DELETE is a transaction of its own on a pooled
+    connection (autocommit on PostgreSQL: one round trip), for a record read
+    outside the session (``RowLoader.load_detached``).
     """
     state = _persistent_state(record)
     statement = _statements(state.mapper).delete
+    if isinstance(session, Engine):
+        engine = require_own_connections(session)
+        if statement is None:
+            with Session(engine) as own:
+                return consume_authorization_code(own, record)
+        won = statement.execute_committed(engine, *state.identity) == 1
+        if state.session is not None:
+            state.session.expunge(record)
+        return won
     if statement is not None:
         connection = session.connection(bind_arguments={"mapper": state.mapper})
         won = statement.execute(connection, *state.identity) == 1
@@ -357,30 +370,42 @@ def revoke_token_record(session: SessionLike, record: Any, *, now: float | None 
     session.commit()
 
 
-def rotate_refresh_token(session: SessionLike, record: Any, *, now: float | None = None) -> bool:
+def rotate_refresh_token(session: Bind, record: Any, *, now: float | None = None) -> bool:
     """Retire a refresh token (and its access token); True only for the one caller that did.
 
     One conditional UPDATE: concurrent callers serialise on the row, and every
     one after the first finds ``refresh_token_revoked_at`` already set. As for
     :func:`consume_authorization_code`, the commit leaves the session's loaded
     instances as they are unless it also flushes changes of the session's own.
+    Given an engine, the UPDATE is a transaction of its own on a pooled connection.
     """
     at = int(time.time() if now is None else now)
+    if isinstance(session, Engine):
+        engine = require_own_connections(session)
+        statement = _statements(_persistent_state(record).mapper).rotate
+        if statement is None:
+            with Session(engine) as own:
+                return rotate_refresh_token(own, record, now=at)
+        return _revoke(engine, record, at, only_live_refresh=True)
     won = _revoke(session, record, at, only_live_refresh=True)
     _commit_decision(session)
     return won
 
 
-def _revoke(session: SessionLike, record: Any, at: int, *, only_live_refresh: bool) -> bool:
+def _revoke(session: Bind, record: Any, at: int, *, only_live_refresh: bool) -> bool:
     """Set both revocation times of ``record``'s row; whether this UPDATE changed it.
 
     The record follows: the winner's values are set on it; a loser's are expired,
-    so they are read again (as the winner left them) on next access.
+    so they are read again (as the winner left them) on next access. Given an
+    engine (a statement by primary key only), the UPDATE commits by itself.
     """
     state = _persistent_state(record)
     statements = _statements(state.mapper)
     statement = statements.rotate if only_live_refresh else statements.revoke
-    if statement is not None:
+    if isinstance(session, Engine):
+        assert statement is not None
+        won = statement.execute_committed(session, at, *state.identity) == 1
+    elif statement is not None:
         connection = session.connection(bind_arguments={"mapper": state.mapper})
         won = statement.execute(connection, at, *state.identity) == 1
     else:
