@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import String, create_engine, event, func, inspect, select, text
+from sqlalchemy import String, create_engine, event, func, inspect, literal, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.orm.exc import DetachedInstanceError
@@ -30,7 +30,7 @@ from authgate.sqla.oauth2 import (
     create_save_token_func,
     save_token_record,
 )
-from authgate.sqla.rows import RowInserter, RowLoader, new_record
+from authgate.sqla.rows import RowInserter, RowLoader, Statement, new_record
 from tests.sqla_oauth2.support import (
     Base,
     Client,
@@ -442,3 +442,88 @@ def test_a_database_that_refuses_connections_raises_sqlalchemys_error(tmp_path):
     assert isinstance(raised.value, DBAPIError) and raised.value.orig is not None
     with pytest.raises(OperationalError):
         RowInserter(Token).insert_committed(engine, Token(client_id="app", access_token="x"))
+
+
+# -- the pool's record lent directly (authgate.sqla._driver._Lent) ------------------------
+def test_pool_events_fire_and_listeners_that_need_the_proxy_get_it(rows):
+    """``checkin`` and ``connect`` listeners still hear every statement's connection;
+    a ``checkout`` or ``reset`` listener (which receive the proxy) gets the ordinary
+    checkout, and so does a pre-pinging pool."""
+    loader = RowLoader(Client, Client.client_id)
+    heard: list[str] = []
+    for name in ("checkin", "checkout", "reset"):
+        def listener(*_args: Any, _name: str = name) -> None:
+            heard.append(_name)
+
+        event.listen(rows.pool, name, listener)
+        try:
+            heard.clear()
+            assert loader.load_detached(rows, "app").id == 7
+            assert name in heard
+        finally:
+            event.remove(rows.pool, name, listener)
+    assert rows.pool.checkedout() == 0
+
+
+def test_a_pre_pinging_engine_still_pings(tmp_path):
+    pinging = create_engine(f"sqlite:///{tmp_path / 'p.db'}", pool_pre_ping=True)
+    pings: list[Any] = []
+    original = pinging.dialect.do_ping
+
+    def ping(dbapi_connection: Any) -> bool:
+        pings.append(dbapi_connection)
+        return original(dbapi_connection)
+
+    pinging.dialect.do_ping = ping  # type: ignore[method-assign]
+    try:
+        with pinging.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        pings.clear()
+        assert Statement(select(literal(0))).read_first(pinging) == (0,)
+        assert pings  # checked before use, as the engine asks
+    finally:
+        pinging.dispose()
+
+
+def test_lent_connections_return_to_a_one_slot_pool_whatever_happens(engine):
+    """A pool of one connection and no overflow serves statement after statement,
+    errors included: every connection went back, rolled back."""
+    url = engine.url
+    small = create_engine(url, pool_size=1, max_overflow=0, pool_timeout=2)
+    try:
+        if small.dialect.name == "postgresql":
+            empty_tables(small)
+        _seed(small)
+        loader = RowLoader(Client, Client.client_id)
+        for _ in range(20):
+            assert loader.load_detached(small, "app").id == 7
+            with pytest.raises(DBAPIError):
+                RowLoader(_Missing, _Missing.name).load_detached(small, "x")
+            with pytest.raises(RuntimeError), Pooled(small, write=True) as lent:
+                lent.connection.cursor().execute(
+                    f"UPDATE {Client.__tablename__} SET client_id_issued_at = 99")
+                raise RuntimeError("before the commit")
+        assert small.pool.checkedout() == 0
+        if small.dialect.name == "sqlite":  # PostgreSQL's ran in autocommit: nothing to undo
+            with small.connect() as conn:  # the failed writes were rolled back on return
+                issued = conn.execute(select(Client.client_id_issued_at))
+                assert 99 not in issued.scalars().all()
+    finally:
+        small.dispose()
+
+
+def test_a_recycled_connection_is_replaced_with_its_connect_events(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'r.db'}", pool_recycle=1)
+    connects: list[Any] = []
+    event.listen(engine, "connect", lambda dbapi_connection, _record:
+                 connects.append(dbapi_connection))
+    try:
+        select_one = Statement(select(literal(1)))
+        assert select_one.read_first(engine) == (1,)
+        assert select_one.read_first(engine) == (1,)
+        assert len(connects) == 1  # the same connection, lent twice
+        time.sleep(1.1)
+        assert select_one.read_first(engine) == (1,)
+        assert len(connects) == 2 and connects[1] is not connects[0]
+    finally:
+        engine.dispose()
