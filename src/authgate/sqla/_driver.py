@@ -390,6 +390,8 @@ class _Lent:
         return cls(pool, record, dbapi_connection)
 
     def __getattr__(self, name: str) -> Any:  # the DBAPI connection's, as the proxy does
+        if name.startswith("_") or name in self.__slots__:  # not set yet: never forwarded
+            raise AttributeError(name)
         return getattr(self.dbapi_connection, name)
 
     def cursor(self) -> Any:
