@@ -17,6 +17,7 @@ through a full ``python -m bench`` run.
     bench/.venv-ref/bin/python -m bench.inprocess --targets ref -n 1000      # Authlib, for ratios
     .venv/bin/python -m bench.inprocess --db postgres --workloads W1         # a fresh PG database
     .venv/bin/python -m bench.inprocess --instructions --workloads W1 -n 200  # valgrind
+    .venv/bin/python -m bench.inprocess --db postgres --round-trips -n 200   # per request
 
 ``--instructions`` counts machine instructions per request under valgrind's
 callgrind instead of timing: about fifty times slower, but the same figure
@@ -302,6 +303,58 @@ def count_loop(one: Callable[[], None], n: int) -> None:
     sorted(range(n), key=lambda i: (one(), i)[1])
 
 
+class RoundTrips:
+    """Counts the round trips to PostgreSQL of every psycopg connection a pool opens
+    after :meth:`install`: libpq's own trace of each connection, in a file, where
+    every exchange ends with the server's ``ReadyForQuery`` (a statement, and each
+    ``BEGIN``, ``COMMIT`` or ``ROLLBACK`` sent by itself)."""
+
+    def __init__(self) -> None:
+        self._traced: list[tuple[Any, Any]] = []
+
+    def install(self) -> None:
+        from sqlalchemy import event
+        from sqlalchemy.pool import Pool
+
+        event.listen(Pool, "connect", self._connected)
+
+    def _connected(self, dbapi_connection: Any, _record: Any) -> None:
+        pgconn = getattr(dbapi_connection, "pgconn", None)
+        if pgconn is None:
+            return
+        from psycopg import pq
+
+        trace = tempfile.TemporaryFile("w+")  # noqa: SIM115 (open while the connection lives)
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        self._traced.append((dbapi_connection, trace))
+
+    def count(self) -> int:
+        """Round trips so far (libpq's buffer flushed by stopping the trace, which then
+        goes on in the same file)."""
+        total = 0
+        for connection, trace in self._traced:
+            live = not connection.closed
+            if live:
+                connection.pgconn.untrace()
+            trace.seek(0)
+            total += trace.read().count("\tReadyForQuery")
+            if live:
+                connection.pgconn.trace(trace.fileno())
+        return total
+
+
+def round_trips(one: Callable[[], None], n: int, counter: RoundTrips) -> float:
+    """Round trips per call, after a warm-up (psycopg prepares a statement on its
+    fifth use, which is one more round trip, once per connection)."""
+    for _ in range(max(50, n // 10)):
+        one()
+    before = counter.count()
+    for _ in range(n):
+        one()
+    return (counter.count() - before) / n
+
+
 COLLECTED = re.compile(r"Collected : (\d+)")
 
 
@@ -346,8 +399,15 @@ def main(argv: list[str] | None = None) -> None:
                         help="SQLite in /dev/shm, or a fresh PostgreSQL database per target")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions under valgrind's callgrind instead of timing")
+    parser.add_argument("--round-trips", action="store_true",
+                        help="with --db postgres: round trips to the server per request")
     parser.add_argument("--count-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.round_trips and args.db != "postgres":
+        parser.error("--round-trips counts PostgreSQL's round trips: add --db postgres")
+    counter = RoundTrips()
+    if args.round_trips:
+        counter.install()
     if args.instructions:
         for name in args.targets.split(","):
             for workload in args.workloads.split(","):
@@ -369,6 +429,10 @@ def main(argv: list[str] | None = None) -> None:
                 n = args.n if workload != "W3" else max(1, args.n // 2)
                 if args.count_only:
                     count_loop(one, n)
+                elif args.round_trips:
+                    unit = "flow" if workload == "W3" else "request"
+                    print(f"{name:6} {workload}  {round_trips(one, n, counter):6.2f} round trips "
+                          f"per {unit}", flush=True)
                 elif args.profile:
                     print(f"== {name} {workload}")
                     print(profile(one, n, args.lines))

@@ -33,10 +33,12 @@ def test_every_local_target_and_workload_answers() -> None:
     out = run("--targets", "lib,serve,ceiling", "--workloads", "W1,W2", "-n", "10",
               "--rounds", "1")
     out += run("--targets", "lib", "--workloads", "W3,W4,W5", "-n", "10", "--rounds", "1")
+    out += run("--targets", "serve", "--workloads", "W4", "-n", "10", "--rounds", "1")
     found = re.findall(r"^(\w+)\s+(W\d)\s+(\d+) µs CPU per (?:request|flow)$", out, re.M)
     assert {(target, workload) for target, workload, _ in found} == {
         ("lib", "W1"), ("lib", "W2"), ("serve", "W1"), ("serve", "W2"),
-        ("ceiling", "W1"), ("ceiling", "W2"), ("lib", "W3"), ("lib", "W4"), ("lib", "W5")}
+        ("ceiling", "W1"), ("ceiling", "W2"), ("lib", "W3"), ("lib", "W4"), ("lib", "W5"),
+        ("serve", "W4")}
     assert all(int(us) > 0 for _, _, us in found)
 
 
@@ -51,6 +53,16 @@ def test_instruction_count_under_callgrind() -> None:
     # A Flask GET through the test client is hundreds of thousands of instructions;
     # a count far off that means the collection window no longer wraps the calls.
     assert 100_000 < int(found.group(1).replace(",", "")) < 20_000_000
+
+
+def test_round_trips_to_postgres_per_request(postgres_url: str) -> None:
+    """libpq's trace counts what the library app sends: the client's SELECT and the
+    token's INSERT for W1, one joined SELECT for W2, client, credential and nonce
+    for W4, each in autocommit. One more means a statement or a BEGIN crept in."""
+    out = run("--db", "postgres", "--round-trips", "--targets", "lib",
+              "--workloads", "W1,W2,W4", "-n", "30")
+    found = dict(re.findall(r"^lib\s+(W\d)\s+([\d.]+) round trips per request$", out, re.M))
+    assert found == {"W1": "2.00", "W2": "1.00", "W4": "3.00"}, out
 
 
 def test_a_soak_publishes_soak_files_and_leaves_latest_alone(tmp_path: pathlib.Path) -> None:
