@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, scoped_session, sessionmaker
 from authgate.core.security import generate_token
 from authgate.sqla.oauth2 import consume_authorization_code, rotate_refresh_token
 from tests.sqla_oauth2.support import REDIRECT, AuthorizationCode, Client, Token
+from tests.support.concurrency import race
 
 
 def _seed(sql) -> tuple[int, int, str, str]:
@@ -190,24 +191,8 @@ def test_engine_decisions_leave_the_application_session_alone(sql):
 
 
 def test_concurrent_engine_redemptions_of_one_code_have_one_winner(sql):
-    import threading
-
     _, _, code, refresh = _seed(sql)
-    outcomes: list[object] = []
-    barrier = threading.Barrier(8)
-
-    def attempt() -> None:
-        code_row, _ = _detached(sql, code, refresh)
-        barrier.wait()
-        try:
-            outcomes.append(consume_authorization_code(sql.engine, code_row))
-        except Exception as error:  # SQLite may refuse a writer after its busy timeout
-            outcomes.append(error)
-
-    threads = [threading.Thread(target=attempt) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    code_row, _ = _detached(sql, code, refresh)
+    outcomes = race(8, lambda: consume_authorization_code(sql.engine, code_row))
     assert outcomes.count(True) == 1
     assert _code_rows(sql) == 0

@@ -35,6 +35,7 @@ from authgate.sqla.oauth1 import (
     remove_secret_cipher_provider,
 )
 from tests.oauth1.harness import FakeUser, RecordingRegistry
+from tests.support.concurrency import race
 
 
 class Base(DeclarativeBase):
@@ -407,21 +408,7 @@ def test_engine_nonce_leaves_the_application_session_alone(session_factory) -> N
 
 def test_concurrent_identical_nonces_on_the_engine_have_one_winner(session_factory) -> None:
     exists = create_exists_nonce_func(session_factory.get_bind(), TimestampNonce)
-    outcomes: list[object] = []
-    barrier = threading.Barrier(6)
-
-    def attempt() -> None:
-        barrier.wait()
-        try:
-            outcomes.append(exists("race", "100", "c", "tok"))
-        except Exception as error:  # SQLite may refuse a writer after its busy timeout
-            outcomes.append(error)
-
-    threads = [threading.Thread(target=attempt) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = race(6, lambda: exists("race", "100", "c", "tok"))
     assert outcomes.count(False) == 1
     assert _nonce_rows(session_factory) == 1
 
