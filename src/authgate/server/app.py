@@ -15,9 +15,10 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import flask
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -30,6 +31,9 @@ from authgate.server.database import Database
 from authgate.server.keys import KeyRing, ensure_signing_key
 from authgate.server.oauth1 import OAuth1Parts, build_oauth1
 from authgate.server.oauth2 import OAuth2Parts, build_oauth2
+
+if TYPE_CHECKING:
+    from itsdangerous import URLSafeTimedSerializer
 
 __all__ = ["EXTENSION", "ServerState", "create_app", "state"]
 
@@ -120,6 +124,31 @@ def _configure_flask(app: flask.Flask, settings: Settings) -> None:
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.config.update(settings.flask)
+    app.session_interface = _KeptSerializerSessions()
+
+
+class _KeptSerializerSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, with the signing serializer built once per set of
+    keys instead of on every request.
+
+    Flask builds a new ``URLSafeTimedSerializer`` each time it opens a session, even
+    for a request without a cookie (every API and token request): about 100,000
+    instructions a request, for an object that depends only on the keys. It is kept
+    for the keys it was made with, so a changed ``SECRET_KEY`` or
+    ``SECRET_KEY_FALLBACKS`` gets a new one on the next request.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: flask.Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        kept = self._kept
+        if kept is not None and kept[0] == keys:
+            return kept[1]
+        serializer = super().get_signing_serializer(app)
+        self._kept = (keys, serializer)
+        return serializer
 
 
 _ALWAYS = tuple(SECURITY_HEADERS.items())
