@@ -405,8 +405,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.round_trips and args.db != "postgres":
         parser.error("--round-trips counts PostgreSQL's round trips: add --db postgres")
-    counter = RoundTrips()
-    if args.round_trips:
+    counter = RoundTrips() if args.round_trips else None
+    if counter is not None:
         counter.install()
     if args.instructions:
         for name in args.targets.split(","):
@@ -429,7 +429,7 @@ def main(argv: list[str] | None = None) -> None:
                 n = args.n if workload != "W3" else max(1, args.n // 2)
                 if args.count_only:
                     count_loop(one, n)
-                elif args.round_trips:
+                elif counter is not None:
                     unit = "flow" if workload == "W3" else "request"
                     print(f"{name:6} {workload}  {round_trips(one, n, counter):6.2f} round trips "
                           f"per {unit}", flush=True)

@@ -203,19 +203,7 @@ def create_query_client_func(session: Any, model: type[Any]) -> Callable[[str], 
     read on a pooled connection of its own and comes back detached (its columns
     loaded): a signed request then needs no session for it.
     """
-    loader = RowLoader(model, model.client_id)
-    if isinstance(session, Engine):
-        engine = require_own_connections(session)
-
-        def query_detached(client_id: str) -> Any:
-            return loader.load_detached(engine, client_id)
-
-        return query_detached
-
-    def query_client(client_id: str) -> Any:
-        return loader.load(session, client_id)
-
-    return query_client
+    return RowLoader(model, model.client_id).lookup(session)
 
 
 def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, str], Any]:
@@ -240,12 +228,7 @@ def create_query_token_func(session: Any, model: type[Any]) -> Callable[[str, st
     reloader = RowLoader(model, model.client_id, model.oauth_token, related=[
         rel.key for rel in inspect(model).relationships if rel.direction is MANYTOONE])
     if isinstance(session, Engine):
-        engine = require_own_connections(session)
-
-        def query_detached(client_id: str, oauth_token: str) -> Any:
-            return reloader.load_detached(engine, client_id, oauth_token)
-
-        return query_detached
+        return reloader.lookup(session)
 
     def query_token(client_id: str, oauth_token: str) -> Any:
         real = session_of(session)
@@ -360,8 +343,9 @@ class NonceRecorder:
         round trip), or through ``engine.connect()`` where it must go through Core."""
         values = (nonce, timestamp, client_id, oauth_token)
         insert_once = self._inserts.get(engine.dialect.name)
-        if insert_once is not None and insert_once.pooled(engine):
-            return insert_once.execute_committed(engine, *values) == 1
+        count = None if insert_once is None else insert_once.try_committed(engine, *values)
+        if count is not None:
+            return count == 1
         with engine.connect() as connection:
             return _insert_once(connection, self.model, dict(zip(_NONCE_KEYS, values,
                                                                  strict=True)))

@@ -34,7 +34,8 @@ exactly as a Core statement would do it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import Column, Connection, Engine, and_, bindparam, inspect, select
@@ -104,11 +105,18 @@ class Statement:
         listens to the engine, the pool shares one connection, or the statement
         needs Core, it runs as ``engine.begin()`` would run it.
         """
-        outcome = self._run_pooled(engine, values, write=True)
-        if outcome is not None:
-            return outcome.rowcount
+        count = self.try_committed(engine, *values)
+        if count is not None:
+            return count
         with engine.begin() as connection:
             return self.execute(connection, *values)
+
+    def try_committed(self, engine: Engine, *values: Any) -> int | None:
+        """:meth:`execute_committed` where it runs on a pooled DBAPI connection by
+        itself (so the row count of an INSERT is exact too); None, and nothing run,
+        where it would have to go through Core."""
+        outcome = self._run_pooled(engine, values, write=True)
+        return None if outcome is None else outcome.rowcount
 
     def first(self, connection: Connection, *values: Any) -> tuple[Any, ...] | None:
         """The first row of a SELECT (values converted as SQLAlchemy would), or None.
@@ -136,21 +144,17 @@ class Statement:
                 connection.execution_options(isolation_level="AUTOCOMMIT")
             return self.first(connection, *values)
 
-    def pooled(self, engine: Engine) -> bool:
-        """Whether :meth:`execute_committed` and :meth:`read_first` run on a pooled
-        DBAPI connection by themselves for ``engine`` (and so report the exact row
-        count of an INSERT too), rather than through a Core connection."""
-        return engine_bypassable(engine) and not isinstance(engine.pool, SHARED_POOLS) \
-            and not self._compile(engine).needs_core
-
     def _run_pooled(self, engine: Engine, values: Sequence[Any], *, write: bool
                     ) -> Outcome | None:
         """The statement run on a pooled connection by itself, or None where it may not
         be (listeners, a shared pool, a statement that needs Core)."""
-        if not self.pooled(engine):
+        if not engine_bypassable(engine) or isinstance(engine.pool, SHARED_POOLS):
+            return None
+        compiled = self._compile(engine)
+        if compiled.needs_core:
             return None
         with Pooled(engine, write=write) as connection:
-            return run(connection, self._compile(engine), values)
+            return run(connection, compiled, values)
 
     def _compile(self, bind: Connection | Engine) -> Compiled:
         return compiled_for(self._compiled, bind, self.statement, self._names,
@@ -332,6 +336,15 @@ class RowLoader:
         instance.__dict__.update(zip(self._keys, row, strict=True))
         instance_state(instance).key = self._key(row) if key is None else key
         return instance
+
+    def lookup(self, bind: Any) -> Callable[..., Any]:
+        """``lookup(*values)`` bound to ``bind``: :meth:`load` in a session, or
+        :meth:`load_detached` given an :class:`~sqlalchemy.Engine` (one whose pool
+        shares one connection is refused here, with ``ValueError``). What the
+        ``query_*`` hook factories return."""
+        if isinstance(bind, Engine):
+            return partial(self.load_detached, require_own_connections(bind))
+        return partial(self.load, bind)
 
     # -- on the engine's own connections -----------------------------------------------
     def load_detached(self, engine: Engine, *values: Any) -> Any:

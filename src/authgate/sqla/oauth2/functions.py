@@ -179,19 +179,7 @@ def create_query_client_func(session: Bind, client_model: type[Any]
     relationships cannot load (the grant reads neither).
     """
 
-    loader = RowLoader(client_model, client_model.client_id)
-    if isinstance(session, Engine):
-        engine = require_own_connections(session)
-
-        def query_detached(client_id: str) -> Any:
-            return loader.load_detached(engine, client_id)
-
-        return query_detached
-
-    def query_client(client_id: str) -> Any:
-        return loader.load(session, client_id)
-
-    return query_client
+    return RowLoader(client_model, client_model.client_id).lookup(session)
 
 
 # -- authorization codes -------------------------------------------------------------------
