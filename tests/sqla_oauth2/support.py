@@ -143,14 +143,19 @@ class MemoryBackend:
 
 
 class SQLBackend:
-    """A store on a ``scoped_session``: every thread gets its own Session."""
+    """A store on a ``scoped_session``: every thread gets its own Session.
 
-    def __init__(self, name: str, engine: Engine, clock: Callable[[], float]) -> None:
+    ``on_engine``: the store's token-endpoint side (codes, refresh tokens, users,
+    single-use decisions) on the engine's own connections (``engine=``).
+    """
+
+    def __init__(self, name: str, engine: Engine, clock: Callable[[], float], *,
+                 on_engine: bool = False) -> None:
         self.name = name
         self.engine = engine
         self.session = scoped_session(sessionmaker(engine))
         self.store = SQLAlchemyStore(self.session, Client, Token, AuthorizationCode, User,
-                                     clock=clock)
+                                     clock=clock, engine=engine if on_engine else None)
 
     def add_user(self, username: str, password: str) -> User:
         user = User(username=username, password_hash=hash_secret(password))

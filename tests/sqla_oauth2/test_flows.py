@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -95,9 +96,14 @@ class World:
             return int(conn.execute(select(func.count()).select_from(model)).scalar_one())
 
 
-@pytest.fixture
-def world(sql, clock) -> World:
-    return World(sql, clock)
+@pytest.fixture(params=["session", "engine"])
+def world(request: pytest.FixtureRequest, engine, clock) -> Iterator[World]:
+    """The store on the session, or with its token-endpoint side on the engine
+    (``SQLAlchemyStore(..., engine=)``): every flow must behave the same."""
+    backend = SQLBackend(engine.dialect.name, engine, clock,
+                         on_engine=request.param == "engine")
+    yield World(backend, clock)
+    backend.close()
 
 
 def test_client_credentials(world):

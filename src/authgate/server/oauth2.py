@@ -107,8 +107,12 @@ def _access_rights(db: Database):  # type: ignore[no-untyped-def]
 
 def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
                  audit: AuditLog, cache: Any) -> OAuth2Parts:
+    # The token endpoint's reads and single-use decisions on the engine's own pooled
+    # connections (codes, refresh tokens, their users): no session transaction around
+    # a code exchange or a refresh. Authorization, consent and revocation use the session.
     store = SQLAlchemyStore(db.session, OAuth2Client, OAuth2Token, OAuth2AuthorizationCode,
-                            User, authenticate_user=_authenticate(db), clock=settings.clock)
+                            User, authenticate_user=_authenticate(db), clock=settings.clock,
+                            engine=db.engine)
     classes = grant_classes(store)
     grant_map = _audited_grants(classes, store, settings, audit)
 
@@ -145,8 +149,9 @@ def build_oauth2(app: Any, settings: Settings, db: Database, keys: KeyRing,
     # Clients are read on a pooled connection of their own, not through the request's
     # session: every token request, authorization and device poll starts with one, and
     # the detached client is all the grants need (docs/oauth2.md, "Keeping the token
-    # endpoint out of the session"). Tokens are stored the same way (save_token above);
-    # codes, refresh rotation and consent stay in the request's session.
+    # endpoint out of the session"). Tokens are stored the same way (save_token above),
+    # and so are the token endpoint's code and refresh-token steps (the store's engine);
+    # issuing codes and remembering consent stay in the request's session.
     query_client = create_query_client_func(db.engine, OAuth2Client)
     server = AuthorizationServer(query_client=query_client, save_token=save_token,
                                  revoke_token_family=store.revoke_token_family)

@@ -13,11 +13,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select
+from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from authgate.core.oauth2.request import OAuth2Request
 from authgate.core.security import token_digest
+from authgate.sqla._driver import require_own_connections
 from authgate.sqla.oauth2 import functions
 from authgate.sqla.oauth2.functions import SessionLike
 from authgate.sqla.rows import RowInserter, RowLoader
@@ -38,6 +40,20 @@ class SQLAlchemyStore:
     ``clock`` dates codes, tokens and revocations, so tests can freeze it.
     A threaded server passes a ``scoped_session`` (one Session per thread):
     a plain Session must not be shared between threads.
+
+    Given ``engine`` (the session's engine, one whose pool lends each caller a
+    connection of its own), the token endpoint leaves the session: the client,
+    the code or refresh token presented and the user it names are each read by
+    one SELECT on a pooled connection and come back detached (every column
+    loaded, nothing lazy); spending the code or rotating the refresh token is
+    one statement committed alone, with the same one-winner guarantee; and the
+    new token is inserted by itself (through the session still when
+    ``save_token`` is given ``before_commit``, a session-only hook). On
+    PostgreSQL a code exchange then takes one round trip per statement, with no
+    BEGIN or COMMIT of a session around them. The token endpoint holds no
+    connection while it asks for another, so it cannot wait on its own pool;
+    what the application does with the session (authorization, consent,
+    revocation, introspection) is unchanged.
     """
 
     def __init__(
@@ -50,6 +66,7 @@ class SQLAlchemyStore:
         *,
         authenticate_user: AuthenticateUser | None = None,
         clock: Callable[[], float] = time.time,
+        engine: Engine | None = None,
     ) -> None:
         for model in (code_model, token_model):
             if "user_id" not in inspect(model).attrs:
@@ -61,7 +78,6 @@ class SQLAlchemyStore:
         self.user_model = user_model
         self._authenticate_user = authenticate_user
         self.clock = clock
-        self._query_client = functions.create_query_client_func(session, client_model)
         self._access_token = RowLoader(token_model, token_model.access_token)
         self._refresh_token = RowLoader(token_model, token_model.refresh_token)
         self._code = RowLoader(code_model, code_model.code, code_model.client_id)
@@ -70,6 +86,15 @@ class SQLAlchemyStore:
         if len(user_key) != 1:
             raise TypeError(f"{user_model.__name__} needs a one-column primary key")
         self._user = RowLoader(user_model, user_key[0])
+        #: Where the token endpoint reads and decides: the session, or the engine's
+        #: own pooled connections (see the class docstring).
+        self.engine = None if engine is None else require_own_connections(engine)
+        bind: Any = session if self.engine is None else self.engine
+        self._decide_on = bind
+        self._query_client = functions.create_query_client_func(bind, client_model)
+        self._find_user = self._user.lookup(bind)
+        self._find_code = self._code.lookup(bind)
+        self._find_refresh_token = self._refresh_token.lookup(bind)
 
     def __repr__(self) -> str:
         return (f"<SQLAlchemyStore clients={self.client_model.__name__} "
@@ -82,7 +107,7 @@ class SQLAlchemyStore:
     def get_user(self, user_id: Any) -> Any:
         if user_id is None:
             return None
-        return self._user.load(self.session, user_id)
+        return self._find_user(user_id)
 
     def authenticate_user(self, username: str, password: str) -> Any:
         if self._authenticate_user is not None:
@@ -91,7 +116,11 @@ class SQLAlchemyStore:
                 not hasattr(self.user_model, "check_password"):
             return None
         stmt = select(self.user_model).filter_by(username=username)
-        user = self.session.execute(stmt).scalar_one_or_none()
+        if self.engine is not None:  # read and let go: the token is stored on the engine next
+            with Session(self.engine) as own:
+                user = own.execute(stmt).scalar_one_or_none()
+        else:
+            user = self.session.execute(stmt).scalar_one_or_none()
         if user is None or not user.check_password(password):
             return None
         return user
@@ -126,17 +155,18 @@ class SQLAlchemyStore:
     def query_authorization_code(self, code: str, client: Any) -> Any:
         """The code issued to ``client``: one lookup on digest and client together, so
         another client's code is as absent as an unknown one."""
-        return self._code.load(self.session, code, client.get_client_id())
+        return self._find_code(code, client.get_client_id())
 
     def delete_authorization_code(self, authorization_code: Any) -> bool:
-        return functions.consume_authorization_code(self.session, authorization_code)
+        return functions.consume_authorization_code(self._decide_on, authorization_code)
 
     # -- TokenStore ---------------------------------------------------------------------
     def save_token(self, token: dict[str, Any], request: OAuth2Request, *,
                    before_commit: Callable[[Any], None] | None = None,
                    write_with: Callable[[Any, Connection], None] | None = None) -> Any:
         """See :func:`~authgate.sqla.oauth2.functions.save_token_record`."""
-        return functions.save_token_record(self.session, self.token_model, token, request,
+        bind = self.session if before_commit is not None else self._decide_on
+        return functions.save_token_record(bind, self.token_model, token, request,
                                            clock=self.clock, before_commit=before_commit,
                                            write_with=write_with)
 
@@ -148,14 +178,18 @@ class SQLAlchemyStore:
         return self._access_token.load(self.session, token_string)
 
     def query_refresh_token(self, refresh_token: str) -> Any:
-        return self._refresh_token.load(self.session, refresh_token)
+        return self._find_refresh_token(refresh_token)
 
     def revoke_token(self, token: Any) -> None:
         functions.revoke_token_record(self.session, token, now=self.clock())
 
     def rotate_refresh_token(self, token: Any) -> bool:
-        return functions.rotate_refresh_token(self.session, token, now=self.clock())
+        return functions.rotate_refresh_token(self._decide_on, token, now=self.clock())
 
     def revoke_token_family(self, family: str) -> int:
+        if self.engine is not None:  # a replay's answer, in a transaction of its own
+            with Session(self.engine) as own:
+                return functions.revoke_token_family(own, self.token_model, family,
+                                                     now=self.clock())
         return functions.revoke_token_family(self.session, self.token_model, family,
                                              now=self.clock())
