@@ -1,5 +1,7 @@
 -- Shared part of every wrk script: a wrong status is an error; done() prints one JSON line.
--- The workload part (prepended by the harness) sets `expected` and the request.
+-- The workload part (prepended by the harness) sets `expected` and the request; it may
+-- define `prepare()`, run once in each thread after wrk has set the Host header (so
+-- wrk.format() gives whole requests there).
 local threads = {}
 
 function setup(thread)
@@ -8,6 +10,9 @@ end
 
 function init(args)
   wrong = 0
+  if prepare then
+    prepare()
+  end
 end
 
 function response(status, headers, body)
