@@ -297,7 +297,8 @@ def measure(one: Callable[[], None], n: int, rounds: int) -> float:
 
 def count_loop(one: Callable[[], None], n: int) -> None:
     """Warm up, then run ``n`` calls inside ``sorted()``: callgrind collects only
-    while ``builtin_sorted`` runs (``--toggle-collect``), i.e. only the calls."""
+    while ``builtin_sorted`` runs (``--toggle-collect``), which is these calls and
+    any other ``sorted()`` of the process (:func:`instructions` takes those out)."""
     for _ in range(max(20, n // 10)):
         one()
     sorted(range(n), key=lambda i: (one(), i)[1])
@@ -360,7 +361,24 @@ COLLECTED = re.compile(r"Collected : (\d+)")
 
 def instructions(argv: list[str], n: int, module: str = "bench.inprocess") -> int:
     """Instructions per call: ``python -m module *argv`` run under callgrind, which must
-    make its ``n`` calls through :func:`count_loop` (this module: ``--count-only``)."""
+    make ``n`` calls through :func:`count_loop` (this module: ``--count-only``), the
+    last argument of ``argv`` being that ``n``.
+
+    Callgrind collects inside every ``sorted()`` of the process, not only the one
+    that wraps the calls: a library's import or an app's set-up that sorts with a
+    key (Alembic's import alone: about 17 million instructions) would be counted
+    too, and spread over the calls. So the program runs twice, with ``n`` and
+    ``2n`` calls: the same set-up both times, and the difference is ``n`` calls.
+    """
+    if str(n) != argv[-1]:
+        raise ValueError("the call count must be argv's last item")
+    once = _collected([*argv[:-1], str(n)], module)
+    twice = _collected([*argv[:-1], str(2 * n)], module)
+    return (twice - once) // n
+
+
+def _collected(argv: list[str], module: str) -> int:
+    """What callgrind collected over one run of ``python -m module *argv``."""
     command = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
                "--collect-atstart=no", "--toggle-collect=builtin_sorted",
                sys.executable, "-m", module, *argv]
@@ -369,7 +387,7 @@ def instructions(argv: list[str], n: int, module: str = "bench.inprocess") -> in
     found = COLLECTED.search(done.stderr)
     if done.returncode != 0 or not found:
         raise SystemExit(f"callgrind run failed ({done.returncode}):\n{done.stderr[-2000:]}")
-    return int(found.group(1)) // n
+    return int(found.group(1))
 
 
 def profile(one: Callable[[], None], n: int, lines: int) -> str:

@@ -55,6 +55,20 @@ def test_instruction_count_under_callgrind() -> None:
     assert 100_000 < int(found.group(1).replace(",", "")) < 20_000_000
 
 
+def test_instruction_count_leaves_out_set_up_that_sorts() -> None:
+    """callgrind collects inside every ``sorted()``: a set-up sorting 100,000 items with
+    a key (tens of millions of instructions) must not be spread over the 20 calls
+    measured, each of which is an empty lambda inside the measuring sort."""
+    if shutil.which("valgrind") is None:
+        if IN_CI:
+            pytest.fail("valgrind is missing (.ci/run installs it)")
+        pytest.skip("valgrind is not installed")
+    from bench.inprocess import instructions
+
+    per_call = instructions(["20"], 20, module="tests.support.sorted_setup")
+    assert 0 < per_call < 5_000, per_call
+
+
 def test_round_trips_to_postgres_per_request(postgres_url: str) -> None:
     """libpq's trace counts what the library app sends: the client's SELECT and the
     token's INSERT for W1, one joined SELECT for W2, client, credential and nonce
