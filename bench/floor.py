@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     n = 500
     for step in STEPS:
-        count = instructions(["--loop", step, str(n)], n, module="bench.floor")
+        count = instructions(["--loop", step], n, module="bench.floor")
         print(f"{step:13} {count:10,} instructions per call", flush=True)
 
 if __name__ == "__main__":

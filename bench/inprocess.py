@@ -360,20 +360,19 @@ COLLECTED = re.compile(r"Collected : (\d+)")
 
 
 def instructions(argv: list[str], n: int, module: str = "bench.inprocess") -> int:
-    """Instructions per call: ``python -m module *argv`` run under callgrind, which must
-    make ``n`` calls through :func:`count_loop` (this module: ``--count-only``), the
-    last argument of ``argv`` being that ``n``.
+    """Instructions per call: ``python -m module *argv N`` run under callgrind, which
+    must make ``N`` calls through :func:`count_loop` (this module: ``--count-only``
+    with ``-n`` last in ``argv``).
 
     Callgrind collects inside every ``sorted()`` of the process, not only the one
     that wraps the calls: a library's import or an app's set-up that sorts with a
     key (Alembic's import alone: about 17 million instructions) would be counted
     too, and spread over the calls. So the program runs twice, with ``n`` and
-    ``2n`` calls: the same set-up both times, and the difference is ``n`` calls.
+    ``2n`` calls (``N``): the same set-up both times, and the difference is ``n``
+    calls.
     """
-    if str(n) != argv[-1]:
-        raise ValueError("the call count must be argv's last item")
-    once = _collected([*argv[:-1], str(n)], module)
-    twice = _collected([*argv[:-1], str(2 * n)], module)
+    once = _collected([*argv, str(n)], module)
+    twice = _collected([*argv, str(2 * n)], module)
     return (twice - once) // n
 
 
@@ -405,6 +404,10 @@ def profile(one: Callable[[], None], n: int, lines: int) -> str:
     return out.getvalue()
 
 
+def _unit(workload: str) -> str:
+    return "flow" if workload == "W3" else "request"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--targets", default="lib,serve")
@@ -431,9 +434,9 @@ def main(argv: list[str] | None = None) -> None:
             for workload in args.workloads.split(","):
                 n = args.n if workload != "W3" else max(1, args.n // 2)
                 count = instructions(["--count-only", "--db", args.db, "--targets", name,
-                                      "--workloads", workload, "-n", str(n)], n)
-                unit = "flow" if workload == "W3" else "request"
-                print(f"{name:6} {workload}  {count:10,} instructions per {unit}", flush=True)
+                                      "--workloads", workload, "-n"], n)
+                print(f"{name:6} {workload}  {count:10,} instructions per {_unit(workload)}",
+                      flush=True)
         return
     import logging
 
@@ -448,16 +451,15 @@ def main(argv: list[str] | None = None) -> None:
                 if args.count_only:
                     count_loop(one, n)
                 elif counter is not None:
-                    unit = "flow" if workload == "W3" else "request"
                     print(f"{name:6} {workload}  {round_trips(one, n, counter):6.2f} round trips "
-                          f"per {unit}", flush=True)
+                          f"per {_unit(workload)}", flush=True)
                 elif args.profile:
                     print(f"== {name} {workload}")
                     print(profile(one, n, args.lines))
                 else:
                     us = measure(one, n, args.rounds)
-                    unit = "flow" if workload == "W3" else "request"
-                    print(f"{name:6} {workload}  {us:8.0f} µs CPU per {unit}", flush=True)
+                    print(f"{name:6} {workload}  {us:8.0f} µs CPU per {_unit(workload)}",
+                          flush=True)
 
 
 if __name__ == "__main__":

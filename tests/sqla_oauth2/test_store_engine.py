@@ -15,14 +15,19 @@ import pytest
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.pool import StaticPool
 
+from authgate.core.http import Request
+from authgate.core.security import token_digest
 from authgate.sqla.oauth2 import SQLAlchemyStore
 from tests.sqla_oauth2.support import (
+    ISSUER,
+    REDIRECT,
     AuthorizationCode,
     Base,
     Client,
     SQLBackend,
     Token,
     User,
+    basic,
     oauth_request,
 )
 from tests.sqla_oauth2.test_flows import World
@@ -82,6 +87,28 @@ def test_the_token_endpoint_begins_no_session_transaction(world):
     replayed = world.redeem(code, verifier)
     assert replayed.status == 400 and replayed.json()["error"] == "invalid_grant"
     assert begun == []
+
+
+def test_refused_exchanges_on_the_engine_change_nothing(world):
+    """A wrong client secret, another client's code, an unknown code or refresh token:
+    each refused with the RFC's error, and the code is still there, unspent, with no
+    token written."""
+    code, verifier = world.authorize(client_id="conf")
+    exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT,
+                "code_verifier": verifier}
+    world.sql.end_thread()
+    wrong_secret = world.server.create_token_response(Request.build(
+        "POST", ISSUER + "/token", headers=basic("conf", "not-the-secret"), form=exchange))
+    assert wrong_secret.status == 401 and wrong_secret.json()["error"] == "invalid_client"
+    stolen = world.redeem(code, verifier, "pub")  # the public client presents conf's code
+    assert stolen.status == 400 and stolen.json()["error"] == "invalid_grant"
+    unknown = world.token({**exchange, "code": "no-such-code"})
+    assert unknown.status == 400 and unknown.json()["error"] == "invalid_grant"
+    refresh = world.token({"grant_type": "refresh_token", "refresh_token": "no-such-token"})
+    assert refresh.status == 400 and refresh.json()["error"] == "invalid_grant"
+    assert world.sql.stored_codes() == [token_digest(code)]
+    assert world.count(Token) == 0
+    assert world.token(exchange).status == 200  # still good for its own client
 
 
 def test_records_come_back_detached_and_whole(world):

@@ -132,7 +132,7 @@ class _KeptSerializerSessions(SecureCookieSessionInterface):
     keys instead of on every request.
 
     Flask builds a new ``URLSafeTimedSerializer`` each time it opens a session, even
-    for a request without a cookie (every API and token request): about 100,000
+    for a request without a cookie (every API and token request): about 65,000
     instructions a request, for an object that depends only on the keys. It is kept
     for the keys it was made with, so a changed ``SECRET_KEY`` or
     ``SECRET_KEY_FALLBACKS`` gets a new one on the next request.

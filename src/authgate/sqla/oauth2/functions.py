@@ -415,11 +415,18 @@ def _revoke(session: Bind, record: Any, at: int, *, only_live_refresh: bool) -> 
     return won
 
 
-def revoke_token_family(session: SessionLike, token_model: type[Any], family: str, *,
+def revoke_token_family(session: Bind, token_model: type[Any], family: str, *,
                         now: float | None = None) -> int:
-    """Revoke every live token of ``family`` in one UPDATE; returns how many rows changed."""
+    """Revoke every live token of ``family`` in one UPDATE; returns how many rows changed.
+
+    Given an engine, the UPDATE commits in a short session of its own (a replay's
+    answer, rare: no fast path for it).
+    """
     if not family:
         return 0
+    if isinstance(session, Engine):
+        with Session(require_own_connections(session)) as own:
+            return revoke_token_family(own, token_model, family, now=now)
     at = int(time.time() if now is None else now)
     result = session.execute(
         update(token_model)
@@ -433,9 +440,11 @@ def revoke_token_family(session: SessionLike, token_model: type[Any], family: st
     return count
 
 
-def create_revoke_token_family_func(session: SessionLike, token_model: type[Any]
+def create_revoke_token_family_func(session: Bind, token_model: type[Any]
                                     ) -> Callable[[str], int]:
     """``revoke_token_family(family)`` for ``AuthorizationServer(revoke_token_family=...)``."""
+    if isinstance(session, Engine):
+        require_own_connections(session)
 
     def revoke_family(family: str) -> int:
         return revoke_token_family(session, token_model, family)

@@ -89,12 +89,11 @@ class SQLAlchemyStore:
         #: Where the token endpoint reads and decides: the session, or the engine's
         #: own pooled connections (see the class docstring).
         self.engine = None if engine is None else require_own_connections(engine)
-        bind: Any = session if self.engine is None else self.engine
-        self._decide_on = bind
-        self._query_client = functions.create_query_client_func(bind, client_model)
-        self._find_user = self._user.lookup(bind)
-        self._find_code = self._code.lookup(bind)
-        self._find_refresh_token = self._refresh_token.lookup(bind)
+        self._bind: Any = session if self.engine is None else self.engine
+        self._query_client = functions.create_query_client_func(self._bind, client_model)
+        self._find_user = self._user.lookup(self._bind)
+        self._find_code = self._code.lookup(self._bind)
+        self._find_refresh_token = self._refresh_token.lookup(self._bind)
 
     def __repr__(self) -> str:
         return (f"<SQLAlchemyStore clients={self.client_model.__name__} "
@@ -158,14 +157,14 @@ class SQLAlchemyStore:
         return self._find_code(code, client.get_client_id())
 
     def delete_authorization_code(self, authorization_code: Any) -> bool:
-        return functions.consume_authorization_code(self._decide_on, authorization_code)
+        return functions.consume_authorization_code(self._bind, authorization_code)
 
     # -- TokenStore ---------------------------------------------------------------------
     def save_token(self, token: dict[str, Any], request: OAuth2Request, *,
                    before_commit: Callable[[Any], None] | None = None,
                    write_with: Callable[[Any, Connection], None] | None = None) -> Any:
         """See :func:`~authgate.sqla.oauth2.functions.save_token_record`."""
-        bind = self.session if before_commit is not None else self._decide_on
+        bind = self.session if before_commit is not None else self._bind
         return functions.save_token_record(bind, self.token_model, token, request,
                                            clock=self.clock, before_commit=before_commit,
                                            write_with=write_with)
@@ -184,12 +183,8 @@ class SQLAlchemyStore:
         functions.revoke_token_record(self.session, token, now=self.clock())
 
     def rotate_refresh_token(self, token: Any) -> bool:
-        return functions.rotate_refresh_token(self._decide_on, token, now=self.clock())
+        return functions.rotate_refresh_token(self._bind, token, now=self.clock())
 
     def revoke_token_family(self, family: str) -> int:
-        if self.engine is not None:  # a replay's answer, in a transaction of its own
-            with Session(self.engine) as own:
-                return functions.revoke_token_family(own, self.token_model, family,
-                                                     now=self.clock())
-        return functions.revoke_token_family(self.session, self.token_model, family,
+        return functions.revoke_token_family(self._bind, self.token_model, family,
                                              now=self.clock())
